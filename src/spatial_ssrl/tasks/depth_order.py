@@ -1,0 +1,127 @@
+"""Regional depth ordering.
+
+Geometry: tile the depth map into small squares (side ~3% of the short image side) at a random
+grid offset and keep tiles that are almost fully valid and nearly flat in depth. Pick three
+tiles whose depths are clearly apart.
+Render: circle each region on the photo (the ring clears the region itself) with labels 1-3
+assigned at random.
+Answer: the labels from nearest to farthest, e.g. `3-1-2`.
+Verifiability (per region): valid-depth fraction, spread of normalised depth <= 0.15 (paper);
+(per pair): normalised gap >= 0.05 (paper), true-depth intervals disjoint, and a minimum
+relative gap in true depth, so noise on a flat wall (stretched to [0, 1] by normalisation)
+never yields an ordering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spatial_ssrl.registry import register_task
+from spatial_ssrl.render import draw_region_markers
+from spatial_ssrl.sample import Rejection, Sample, Source
+from spatial_ssrl.tasks.common import min_center_separation, usable_tiles
+
+TASK = "depth_order"
+
+
+@dataclass
+class DepthOrderParams:
+    n_regions: int = 3
+    region_frac: float = 0.03  # region side as a fraction of the short image side
+    min_region_px: int = 9
+    min_valid_frac: float = 0.9  # share of a region's pixels with valid depth
+    max_region_spread: float = 0.15  # max - min of normalised depth inside a region (paper)
+    min_norm_gap: float = 0.05  # gap between region means in normalised depth (paper)
+    min_rel_gap: float = 0.10  # farther mean / nearer mean - 1, in true depth
+    clip_percentiles: tuple[float, float] = (0.5, 99.5)  # before min-max normalisation
+    max_first_picks: int = 24  # search effort: how many first regions to try
+
+
+@register_task(TASK, params=DepthOrderParams, variants={"three_regions": 1}, answer_type="permutation",
+               needs_depth=True)
+def make_depth_order(source: Source, rng: np.random.Generator, params: DepthOrderParams,
+                     variant: str) -> Sample | Rejection:
+    """Regional depth ordering: order marked regions from nearest to farthest."""
+    # 1. Sample geometry: candidate regions, then a set whose depths are clearly apart.
+    found = usable_tiles(TASK, source, rng, params)
+    if isinstance(found, Rejection):
+        return found
+    t, side = found
+    n = len(t["box"])
+    if n < params.n_regions:
+        return Rejection(TASK, "depth.too_few_regions", f"{n} flat valid regions < {params.n_regions}")
+    centers = (t["box"][:, :2] + t["box"][:, 2:]) / 2.0
+    min_sep = min_center_separation(side, source.width, source.height)
+
+    def compatible(i: int, js: np.ndarray) -> np.ndarray:
+        near_is_i = t["d_mean"][i] <= t["d_mean"][js]
+        near_max = np.where(near_is_i, t["d_max"][i], t["d_max"][js])
+        far_min = np.where(near_is_i, t["d_min"][js], t["d_min"][i])
+        lo = np.minimum(t["d_mean"][i], t["d_mean"][js])
+        hi = np.maximum(t["d_mean"][i], t["d_mean"][js])
+        return (
+            (np.abs(t["n_mean"][i] - t["n_mean"][js]) >= params.min_norm_gap)
+            & (far_min > near_max)
+            & (hi >= lo * (1.0 + params.min_rel_gap))
+            & (np.hypot(*(centers[js] - centers[i]).T) >= min_sep)
+        )
+
+    chosen = None
+    all_idx = np.arange(n)
+    for first in rng.permutation(n)[: params.max_first_picks]:
+        picked = [int(first)]
+        pool = all_idx[compatible(first, all_idx)]
+        while len(picked) < params.n_regions and len(pool):
+            nxt = int(pool[rng.integers(len(pool))])
+            picked.append(nxt)
+            pool = pool[compatible(nxt, pool)]
+        if len(picked) == params.n_regions:
+            chosen = picked
+            break
+    if chosen is None:
+        return Rejection(TASK, "depth.no_separated_regions",
+                         f"no {params.n_regions} flat regions with gaps >= {params.min_norm_gap} normalised "
+                         f"and {params.min_rel_gap:.0%} relative")
+
+    # 2. Render: labels 1..n assigned in random order.
+    labels = [int(v) for v in rng.permutation(np.arange(1, params.n_regions + 1))]
+    regions = [{"box": t["box"][i].tolist(), "label": lab} for i, lab in zip(chosen, labels)]
+    image, markers = draw_region_markers(source.rgb, regions, side)
+
+    # 3. Answer: labels sorted by true depth (nearest first).
+    by_depth = sorted(zip(chosen, labels), key=lambda p: t["d_mean"][p[0]])
+    answer = "-".join(str(lab) for _, lab in by_depth)
+    depths = sorted(float(t["d_mean"][i]) for i in chosen)
+    norms = sorted(float(t["n_mean"][i]) for i in chosen)
+    for m, i in zip(markers, chosen):
+        m.update(depth=float(t["d_mean"][i]), depth_range=[float(t["d_min"][i]), float(t["d_max"][i])],
+                 norm_depth=float(t["n_mean"][i]), norm_spread=float(t["n_max"][i] - t["n_min"][i]),
+                 valid_frac=float(t["valid_frac"][i]))
+    n_lab = params.n_regions
+    question = (
+        f"<image>\n{n_lab} small regions of this photo are circled in red and labelled 1 to {n_lab}. "
+        "Order the regions by their distance from the camera, from nearest to farthest. Answer with the "
+        f"{n_lab} labels joined by dashes, nearest first (for example, 2-3-1 would mean region 2 is nearest "
+        "and region 1 is farthest)."
+    )
+    return Sample(
+        task=TASK,
+        variant=variant,
+        source_id=source.id,
+        images=[image],
+        question=question,
+        answer=answer,
+        answer_type="permutation",
+        meta={
+            "markers": markers,
+            "region_side": side,
+            "margins": {
+                "min_norm_gap": round(min(b - a for a, b in zip(norms, norms[1:])), 4),
+                "min_rel_gap": round(min(b / a - 1 for a, b in zip(depths, depths[1:])), 4),
+                "max_norm_spread": round(max(m["norm_spread"] for m in markers), 4),
+                "min_valid_frac": round(min(m["valid_frac"] for m in markers), 4),
+            },
+        },
+    )

@@ -1,0 +1,99 @@
+"""Flipped patch recognition.
+
+Geometry: a 2x2 grid labelled 0-3 in reading order; one piece is flipped in place, vertically
+(upside down, direction 0) or horizontally (mirrored, direction 1), with probability 1/2 each.
+Answer: `label-direction`, e.g. `3-0`.
+Verifiability: the flip must visibly change the piece (a flipped patch of sky or a symmetric
+object is pixel-identical to the original), and a vertical flip must look different from a
+horizontal one (else a 180-degree-symmetric piece makes the direction ambiguous).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spatial_ssrl.pixels import structure_diff
+from spatial_ssrl.registry import register_task
+from spatial_ssrl.render import label_pieces
+from spatial_ssrl.sample import Rejection, Sample, Source
+from spatial_ssrl.tasks.common import grid_boxes
+
+TASK = "flip"
+DIRECTIONS = {"vertical": 0, "horizontal": 1}
+
+
+@dataclass
+class FlipParams:
+    min_piece_px: int = 32  # smallest piece side worth asking about
+    min_flip_diff: float = 8.0  # grey difference (64-px scale) between piece and its flip
+    min_direction_diff: float = 8.0  # grey difference between the vertical and horizontal flips
+
+
+QUESTION = (
+    "<image>\nThis picture is divided into a 2x2 grid of pieces labelled 0 to 3 in reading order "
+    "(top-left, top-right, bottom-left, bottom-right). Exactly one piece has been flipped in place, "
+    "either vertically (turned upside down; direction 0) or horizontally (mirrored left to right; "
+    "direction 1). Which piece was flipped, and in which direction? Answer as the piece label and the "
+    "direction joined by a dash, for example {example} would mean piece {ex_label} was {ex_words}."
+)
+
+
+@register_task(TASK, params=FlipParams, variants={"vertical": 1, "horizontal": 1}, answer_type="label_direction")
+def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, variant: str) -> Sample | Rejection:
+    """Flipped patch recognition: find the one piece that is flipped and say how."""
+    h, w = source.height, source.width
+    if w // 2 < params.min_piece_px or h // 2 < params.min_piece_px:
+        return Rejection(TASK, "flip.too_small", f"{w}x{h} image gives pieces under {params.min_piece_px} px")
+
+    # 1. Sample geometry: which piece, which direction (the variant).
+    boxes = grid_boxes(w, h, 2, 2)
+    label = int(rng.integers(4))
+    direction = DIRECTIONS[variant]
+    x0, y0, x1, y1 = boxes[label]
+    piece = source.rgb[y0:y1, x0:x1]
+    flipped = piece[::-1] if direction == 0 else piece[:, ::-1]
+    other = piece[:, ::-1] if direction == 0 else piece[::-1]
+
+    # 2. Verifiability: the flip is visible, and its direction is unambiguous.
+    flip_diff = structure_diff(piece, flipped)
+    if flip_diff < params.min_flip_diff:
+        return Rejection(TASK, "flip.identical", f"flipped piece differs by {flip_diff:.2f} < {params.min_flip_diff}")
+    direction_diff = structure_diff(flipped, other)
+    if direction_diff < params.min_direction_diff:
+        return Rejection(
+            TASK, "flip.direction_ambiguous",
+            f"vertical and horizontal flips differ by {direction_diff:.2f} < {params.min_direction_diff}",
+        )
+
+    # 3. Render.
+    out = source.rgb[: boxes[-1][3], : boxes[-1][2]].copy()
+    out[y0:y1, x0:x1] = flipped
+    out, label_boxes = label_pieces(out, boxes, [str(i) for i in range(4)])
+
+    # 4. Question and answer.
+    ex_label, ex_dir = int(rng.integers(4)), int(rng.integers(2))
+    if (ex_label, ex_dir) == (label, direction):
+        ex_label = (ex_label + 1) % 4
+    question = QUESTION.format(
+        example=f"{ex_label}-{ex_dir}", ex_label=ex_label,
+        ex_words="turned upside down" if ex_dir == 0 else "mirrored left to right",
+    )
+    return Sample(
+        task=TASK,
+        variant=variant,
+        source_id=source.id,
+        images=[out],
+        question=question,
+        answer=f"{label}-{direction}",
+        answer_type="label_direction",
+        meta={
+            "piece_boxes": [list(b) for b in boxes],
+            "trimmed_to": [int(boxes[-1][2]), int(boxes[-1][3])],
+            "flipped_label": label,
+            "direction": direction,
+            "label_boxes": label_boxes,
+            "margins": {"flip_diff": round(flip_diff, 3), "direction_diff": round(direction_diff, 3)},
+        },
+    )

@@ -1,0 +1,139 @@
+"""Shuffled patch reordering.
+
+Geometry: cut the image into equal pieces (2x2, a row of 3-4 vertical strips, or a column of 3-4
+horizontal strips) and shuffle them with a uniformly drawn non-identity permutation.
+Render: displayed position j shows original piece perm[j] and carries label j.
+Question: for each ORIGINAL position in reading order, which label belongs there?
+Answer: the inverse permutation, dash-joined, e.g. `0-2-3-1`.
+Verifiability: every (non-blanked) piece has texture and no two pieces are interchangeable, so
+exactly one arrangement restores the picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spatial_ssrl.pixels import structure_diff, texture_std
+from spatial_ssrl.registry import register_task
+from spatial_ssrl.render import label_pieces
+from spatial_ssrl.sample import Rejection, Sample, Source
+from spatial_ssrl.tasks.common import grid_boxes
+
+TASK = "shuffle"
+
+
+@dataclass
+class ShuffleParams:
+    min_piece_px: int = 32  # pieces smaller than this are too small to reason about
+    min_piece_std: float = 3.0  # grey-level std at 64-px scale below which a piece counts as blank
+    min_pair_diff: float = 6.0  # mean grey difference below which two pieces are interchangeable
+    strip_counts: tuple[int, ...] = (3, 4)  # number of strips in the row/column variants
+
+
+# Paper counts (SPEC section 2) as default mix weights.
+VARIANTS = {"2x2": 4000, "2x2_blank": 4028, "strips_row": 4991, "strips_column": 3009}
+
+_ORDER_WORDS = {
+    "2x2": "in reading order (top-left, top-right, bottom-left, bottom-right)",
+    "strips_row": "from left to right",
+    "strips_column": "from top to bottom",
+}
+
+
+def _layout(variant: str, rng: np.random.Generator, params: ShuffleParams) -> tuple[int, int]:
+    if variant in ("2x2", "2x2_blank"):
+        return 2, 2
+    n = int(rng.choice(params.strip_counts))
+    return (1, n) if variant == "strips_row" else (n, 1)
+
+
+def _non_identity_permutation(n: int, rng: np.random.Generator) -> np.ndarray:
+    while True:  # uniform over the n! - 1 non-identity permutations
+        perm = rng.permutation(n)
+        if np.any(perm != np.arange(n)):
+            return perm
+
+
+def _question(variant: str, rows: int, cols: int, example: str) -> str:
+    n = rows * cols
+    if variant.startswith("2x2"):
+        cut = "a 2x2 grid of four equal pieces"
+        unit, order = "piece", _ORDER_WORDS["2x2"]
+    elif variant == "strips_row":
+        cut, unit, order = f"{n} vertical strips placed side by side", "strip", _ORDER_WORDS["strips_row"]
+    else:
+        cut, unit, order = f"{n} horizontal strips stacked on top of each other", "strip", _ORDER_WORDS["strips_column"]
+    text = (
+        f"<image>\nThis picture was cut into {cut}, and the {unit}s were then shuffled. "
+        f"Each {unit} now shows a label from 0 to {n - 1} near its top-left corner. "
+    )
+    if variant == "2x2_blank":
+        text += "One piece has been painted white; it keeps its label, and its place follows from the others. "
+    text += (
+        f"Restore the original picture: for each position of the original layout, {order}, give the label "
+        f"of the {unit} that belongs there. Answer with the {n} labels joined by dashes, for example {example}."
+    )
+    return text
+
+
+@register_task(TASK, params=ShuffleParams, variants=VARIANTS, answer_type="permutation")
+def make_shuffle(source: Source, rng: np.random.Generator, params: ShuffleParams, variant: str) -> Sample | Rejection:
+    """Shuffled patch reordering: restore the original order of shuffled pieces."""
+    rows, cols = _layout(variant, rng, params)
+    n = rows * cols
+    h, w = source.height, source.width
+    if w // cols < params.min_piece_px or h // rows < params.min_piece_px:
+        return Rejection(TASK, "shuffle.too_small", f"{w}x{h} image gives pieces under {params.min_piece_px} px")
+
+    # 1. Sample geometry.
+    boxes = grid_boxes(w, h, rows, cols)
+    pieces = [source.rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes]
+    perm = _non_identity_permutation(n, rng)  # displayed position j shows original piece perm[j]
+    blank = int(rng.integers(n)) if variant == "2x2_blank" else None  # displayed position painted white
+
+    # 2. Verifiability: pieces that carry information must be textured and mutually distinct.
+    informative = [i for i in range(n) if blank is None or i != perm[blank]]
+    stds = [texture_std(pieces[i]) for i in informative]
+    if min(stds) < params.min_piece_std:
+        return Rejection(TASK, "shuffle.uniform_piece", f"piece std {min(stds):.2f} < {params.min_piece_std}")
+    pair_diff = min(
+        structure_diff(pieces[a], pieces[b]) for k, a in enumerate(informative) for b in informative[k + 1 :]
+    )
+    if pair_diff < params.min_pair_diff:
+        return Rejection(
+            TASK, "shuffle.interchangeable_pieces", f"two pieces differ by {pair_diff:.2f} < {params.min_pair_diff}"
+        )
+
+    # 3. Render the shuffled picture and its labels.
+    x1, y1 = boxes[-1][2], boxes[-1][3]
+    out = np.empty((y1, x1, 3), np.uint8)
+    for j, (bx0, by0, bx1, by1) in enumerate(boxes):
+        out[by0:by1, bx0:bx1] = 255 if j == blank else pieces[perm[j]]
+    out, label_boxes = label_pieces(out, boxes, [str(j) for j in range(n)])
+
+    # 4. Question and answer: the label shown on the piece that belongs at original position i.
+    inverse = np.argsort(perm)
+    answer = "-".join(str(int(j)) for j in inverse)
+    example = answer
+    while example == answer:
+        example = "-".join(str(int(j)) for j in rng.permutation(n))
+    return Sample(
+        task=TASK,
+        variant=variant,
+        source_id=source.id,
+        images=[out],
+        question=_question(variant, rows, cols, example),
+        answer=answer,
+        answer_type="permutation",
+        meta={
+            "grid": [rows, cols],
+            "piece_boxes": [list(b) for b in boxes],
+            "trimmed_to": [int(x1), int(y1)],
+            "displayed_to_original": [int(p) for p in perm],
+            "blank_label": None if blank is None else int(blank),
+            "label_boxes": label_boxes,
+            "margins": {"min_piece_std": round(min(stds), 3), "min_pair_diff": round(pair_diff, 3)},
+        },
+    )
