@@ -39,7 +39,9 @@ def draw_label(draw: ImageDraw.ImageDraw, center: tuple[float, float], text: str
     return [int(math.floor(x0)), int(math.floor(y0)), int(math.ceil(x1)) + 1, int(math.ceil(y1)) + 1]
 
 
-def label_pieces(image: np.ndarray, boxes: list[tuple[int, int, int, int]], labels: list[str]) -> tuple[np.ndarray, list[list[int]]]:
+def label_pieces(
+    image: np.ndarray, boxes: list[tuple[int, int, int, int]], labels: list[str]
+) -> tuple[np.ndarray, list[list[int]]]:
     """Write `labels[i]` near the top-left corner of piece `boxes[i]` (x0, y0, x1, y1)."""
     pil = Image.fromarray(image)
     draw = ImageDraw.Draw(pil)
@@ -61,9 +63,7 @@ def marker_geometry(region_side: int, image_w: int, image_h: int) -> dict[str, i
     return {"radius": radius, "width": width, "label_height": label_h}
 
 
-def draw_region_markers(
-    image: np.ndarray, regions: list[dict], region_side: int
-) -> tuple[np.ndarray, list[dict]]:
+def draw_region_markers(image: np.ndarray, regions: list[dict], region_side: int) -> tuple[np.ndarray, list[dict]]:
     """Circle each region (dict with 'box' [x0,y0,x1,y1] and 'label') and write its label beside it.
 
     Returns the new image and, per region, the marker record stored in sample metadata:

@@ -18,8 +18,11 @@ def _hole(damaged):
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), img_seed=st.integers(0, 50),
-       size=st.sampled_from([(320, 240), (301, 199), (200, 400), (640, 480)]))
+@given(
+    seed=st.integers(0, 10_000),
+    img_seed=st.integers(0, 50),
+    size=st.sampled_from([(320, 240), (301, 199), (200, 400), (640, 480)]),
+)
 def test_pasting_answer_restores_source(seed, img_seed, size):
     rgb = textured_image(img_seed, *size)
     sample = run_task("crop", Source("img", rgb), seed=seed)
@@ -32,7 +35,7 @@ def test_pasting_answer_restores_source(seed, img_seed, size):
     assert (x1 - x0, y1 - y0) == (s, s)
     letter_index = "ABCD".index(sample.answer)
     matches = []
-    for k, opt in enumerate(options):
+    for opt in options:
         assert opt.shape == (s, s, 3)
         restored = damaged.copy()
         restored[y0:y1, x0:x1] = opt

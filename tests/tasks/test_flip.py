@@ -21,8 +21,9 @@ def _unflip(a, direction):
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), img_seed=st.integers(0, 50),
-       size=st.sampled_from([(320, 240), (301, 199), (200, 400)]))
+@given(
+    seed=st.integers(0, 10_000), img_seed=st.integers(0, 50), size=st.sampled_from([(320, 240), (301, 199), (200, 400)])
+)
 def test_unflipping_answered_piece_restores_source(seed, img_seed, size):
     rgb = textured_image(img_seed, *size)
     sample = run_task("flip", Source("img", rgb), seed=seed)
@@ -32,7 +33,7 @@ def test_unflipping_answered_piece_restores_source(seed, img_seed, size):
     out = sample.images[0]
     label_mask = np.zeros(out.shape[:2], bool)
     for x0, y0, x1, y1 in sample.meta["label_boxes"]:
-        label_mask[max(0, y0):y1, max(0, x0):x1] = True
+        label_mask[max(0, y0) : y1, max(0, x0) : x1] = True
     for k, (x0, y0, x1, y1) in enumerate(_pieces(out, *size)):
         got, mask, want = out[y0:y1, x0:x1], label_mask[y0:y1, x0:x1], rgb[y0:y1, x0:x1]
         if k == label:

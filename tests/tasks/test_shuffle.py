@@ -34,24 +34,27 @@ def _reassemble(sample, source: np.ndarray):
     assert labels != list(range(rows * cols)), "identity permutation emitted"
     label_mask = np.zeros(out.shape[:2], bool)
     for x0, y0, x1, y1 in sample.meta["label_boxes"]:
-        label_mask[max(0, y0):y1, max(0, x0):x1] = True
+        label_mask[max(0, y0) : y1, max(0, x0) : x1] = True
 
     def piece(a, k):
         r, c = divmod(k, cols)
-        return a[r * ph:(r + 1) * ph, c * pw:(c + 1) * pw]
+        return a[r * ph : (r + 1) * ph, c * pw : (c + 1) * pw]
 
     restored = np.zeros_like(out)
     restored_mask = np.zeros(out.shape[:2], bool)
     for pos, lab in enumerate(labels):
         r, c = divmod(pos, cols)
-        restored[r * ph:(r + 1) * ph, c * pw:(c + 1) * pw] = piece(out, lab)
-        restored_mask[r * ph:(r + 1) * ph, c * pw:(c + 1) * pw] = piece(label_mask, lab)
+        restored[r * ph : (r + 1) * ph, c * pw : (c + 1) * pw] = piece(out, lab)
+        restored_mask[r * ph : (r + 1) * ph, c * pw : (c + 1) * pw] = piece(label_mask, lab)
     return restored, restored_mask, labels, (rows, cols, pw, ph)
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), img_seed=st.integers(0, 50),
-       size=st.sampled_from([(320, 240), (301, 199), (128, 400), (640, 480)]))
+@given(
+    seed=st.integers(0, 10_000),
+    img_seed=st.integers(0, 50),
+    size=st.sampled_from([(320, 240), (301, 199), (128, 400), (640, 480)]),
+)
 def test_reassembling_in_answer_order_restores_source(seed, img_seed, size):
     rgb = textured_image(img_seed, *size)
     sample = run_task("shuffle", Source("img", rgb), seed=seed)
@@ -64,7 +67,7 @@ def test_reassembling_in_answer_order_restores_source(seed, img_seed, size):
         pos = labels.index(blank)
         r, c = divmod(pos, cols)
         blank_region = np.zeros_like(keep)
-        blank_region[r * ph:(r + 1) * ph, c * pw:(c + 1) * pw] = True
+        blank_region[r * ph : (r + 1) * ph, c * pw : (c + 1) * pw] = True
         assert (restored[blank_region & keep] == 255).all()
         keep &= ~blank_region
     np.testing.assert_array_equal(restored[keep], trimmed[keep])
@@ -79,7 +82,7 @@ def test_wrong_order_does_not_restore():
     wrong = labels[1:] + labels[:1]
     out = sample.images[0]
     ph, pw = out.shape[0] // 2, out.shape[1] // 2
-    tiles = [out[r * ph:(r + 1) * ph, c * pw:(c + 1) * pw] for r in range(2) for c in range(2)]
+    tiles = [out[r * ph : (r + 1) * ph, c * pw : (c + 1) * pw] for r in range(2) for c in range(2)]
     top = np.concatenate([tiles[wrong[0]], tiles[wrong[1]]], axis=1)
     assert not np.array_equal(top, rgb[:ph, : 2 * pw])
 

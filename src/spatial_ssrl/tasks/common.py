@@ -100,8 +100,12 @@ def usable_tiles(task: str, source: Source, rng: np.random.Generator, params: An
         return Rejection(task, "depth.too_small", f"image smaller than one {side}px region")
     ring = marker_geometry(side, source.width, source.height)["radius"]
     box = stats["box"]
-    inside = (box[:, 0] >= ring) & (box[:, 1] >= ring) & (box[:, 2] <= source.width - ring) & (
-        box[:, 3] <= source.height - ring)
+    inside = (
+        (box[:, 0] >= ring)
+        & (box[:, 1] >= ring)
+        & (box[:, 2] <= source.width - ring)
+        & (box[:, 3] <= source.height - ring)
+    )
     flat = stats["n_max"] - stats["n_min"] <= params.max_region_spread
     ok = inside & (stats["valid_frac"] >= params.min_valid_frac) & flat
     keep = np.flatnonzero(ok)

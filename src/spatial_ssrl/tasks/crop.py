@@ -82,7 +82,8 @@ def make_crop(source: Source, rng: np.random.Generator, params: CropParams, vari
     worst = min(diffs, key=diffs.get)
     if diffs[worst] < params.min_distractor_diff:
         return Rejection(
-            TASK, "crop.distractor_identical",
+            TASK,
+            "crop.distractor_identical",
             f"{worst} distractor differs by {diffs[worst]:.2f} < {params.min_distractor_diff}",
         )
 

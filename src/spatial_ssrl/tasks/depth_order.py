@@ -36,13 +36,15 @@ class DepthOrderParams:
     min_norm_gap: float = 0.05  # gap between region means in normalised depth (paper)
     min_rel_gap: float = 0.10  # farther mean / nearer mean - 1, in true depth
     clip_percentiles: tuple[float, float] = (0.5, 99.5)  # before min-max normalisation
-    max_first_picks: int = 24  # search effort: how many first regions to try
+    max_branching: int = 12  # search effort: candidates tried per region (bounded, deterministic)
 
 
-@register_task(TASK, params=DepthOrderParams, variants={"three_regions": 1}, answer_type="permutation",
-               needs_depth=True)
-def make_depth_order(source: Source, rng: np.random.Generator, params: DepthOrderParams,
-                     variant: str) -> Sample | Rejection:
+@register_task(
+    TASK, params=DepthOrderParams, variants={"three_regions": 1}, answer_type="permutation", needs_depth=True
+)
+def make_depth_order(
+    source: Source, rng: np.random.Generator, params: DepthOrderParams, variant: str
+) -> Sample | Rejection:
     """Regional depth ordering: order marked regions from nearest to farthest."""
     # 1. Sample geometry: candidate regions, then a set whose depths are clearly apart.
     found = usable_tiles(TASK, source, rng, params)
@@ -68,22 +70,24 @@ def make_depth_order(source: Source, rng: np.random.Generator, params: DepthOrde
             & (np.hypot(*(centers[js] - centers[i]).T) >= min_sep)
         )
 
-    chosen = None
-    all_idx = np.arange(n)
-    for first in rng.permutation(n)[: params.max_first_picks]:
-        picked = [int(first)]
-        pool = all_idx[compatible(first, all_idx)]
-        while len(picked) < params.n_regions and len(pool):
-            nxt = int(pool[rng.integers(len(pool))])
-            picked.append(nxt)
-            pool = pool[compatible(nxt, pool)]
+    def extend(picked: list[int], pool: np.ndarray) -> list[int] | None:
+        """Depth-first search for a compatible set, bounded to `max_branching` tries per level."""
         if len(picked) == params.n_regions:
-            chosen = picked
-            break
+            return picked
+        for nxt in rng.permutation(pool)[: params.max_branching]:
+            found = extend([*picked, int(nxt)], pool[compatible(int(nxt), pool)])
+            if found:
+                return found
+        return None
+
+    chosen = extend([], np.arange(n))
     if chosen is None:
-        return Rejection(TASK, "depth.no_separated_regions",
-                         f"no {params.n_regions} flat regions with gaps >= {params.min_norm_gap} normalised "
-                         f"and {params.min_rel_gap:.0%} relative")
+        return Rejection(
+            TASK,
+            "depth.no_separated_regions",
+            f"no {params.n_regions} flat regions with gaps >= {params.min_norm_gap} normalised "
+            f"and {params.min_rel_gap:.0%} relative",
+        )
 
     # 2. Render: labels 1..n assigned in random order.
     labels = [int(v) for v in rng.permutation(np.arange(1, params.n_regions + 1))]
@@ -96,9 +100,13 @@ def make_depth_order(source: Source, rng: np.random.Generator, params: DepthOrde
     depths = sorted(float(t["d_mean"][i]) for i in chosen)
     norms = sorted(float(t["n_mean"][i]) for i in chosen)
     for m, i in zip(markers, chosen):
-        m.update(depth=float(t["d_mean"][i]), depth_range=[float(t["d_min"][i]), float(t["d_max"][i])],
-                 norm_depth=float(t["n_mean"][i]), norm_spread=float(t["n_max"][i] - t["n_min"][i]),
-                 valid_frac=float(t["valid_frac"][i]))
+        m.update(
+            depth=float(t["d_mean"][i]),
+            depth_range=[float(t["d_min"][i]), float(t["d_max"][i])],
+            norm_depth=float(t["n_mean"][i]),
+            norm_spread=float(t["n_max"][i] - t["n_min"][i]),
+            valid_frac=float(t["valid_frac"][i]),
+        )
     n_lab = params.n_regions
     question = (
         f"<image>\n{n_lab} small regions of this photo are circled in red and labelled 1 to {n_lab}. "

@@ -63,7 +63,8 @@ def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, vari
     direction_diff = structure_diff(flipped, other)
     if direction_diff < params.min_direction_diff:
         return Rejection(
-            TASK, "flip.direction_ambiguous",
+            TASK,
+            "flip.direction_ambiguous",
             f"vertical and horizontal flips differ by {direction_diff:.2f} < {params.min_direction_diff}",
         )
 
@@ -77,7 +78,8 @@ def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, vari
     if (ex_label, ex_dir) == (label, direction):
         ex_label = (ex_label + 1) % 4
     question = QUESTION.format(
-        example=f"{ex_label}-{ex_dir}", ex_label=ex_label,
+        example=f"{ex_label}-{ex_dir}",
+        ex_label=ex_label,
         ex_words="turned upside down" if ex_dir == 0 else "mirrored left to right",
     )
     return Sample(

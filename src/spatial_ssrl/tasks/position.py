@@ -100,10 +100,10 @@ def _meets(answer: str, front: tuple, side: tuple, threshold: np.ndarray, params
     return ok & (np.minimum(front_min, side_min) >= params.diagonal_min_ratio * np.maximum(front_mag, side_mag))
 
 
-@register_task(TASK, params=PositionParams, variants={"cardinal": 1, "diagonal": 1}, answer_type="choice",
-               needs_depth=True)
-def make_position(source: Source, rng: np.random.Generator, params: PositionParams,
-                  variant: str) -> Sample | Rejection:
+@register_task(
+    TASK, params=PositionParams, variants={"cardinal": 1, "diagonal": 1}, answer_type="choice", needs_depth=True
+)
+def make_position(source: Source, rng: np.random.Generator, params: PositionParams, variant: str) -> Sample | Rejection:
     """Relative 3-D position: where is region 2 as seen by a viewer standing at region 1?"""
     # 1. Sample the question first (facing, wanted answer), then search for a pair realising it:
     # this keeps the answer distribution uniform whatever the scene layout.
@@ -147,8 +147,9 @@ def make_position(source: Source, rng: np.random.Generator, params: PositionPara
             pair = (int(v), int(targets[rng.integers(len(targets))]))
             break
     if pair is None:
-        return Rejection(TASK, "position.no_clear_pair",
-                         f"no region pair is clearly '{wanted}' for a viewer facing {facing}")
+        return Rejection(
+            TASK, "position.no_clear_pair", f"no region pair is clearly '{wanted}' for a viewer facing {facing}"
+        )
     v, g = pair
 
     # 2. Render: viewer is region 1, target region 2.

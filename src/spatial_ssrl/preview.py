@@ -1,0 +1,64 @@
+"""A static, self-contained HTML gallery of a generated dataset (thumbnails embedded as data URIs)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from PIL import Image
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+.card{border:1px solid #ddd;border-radius:6px;padding:1em;margin:1em 0}
+.imgs{display:flex;flex-wrap:wrap;gap:.5em;align-items:flex-start}
+.imgs figure{margin:0}.imgs figcaption{font-size:.8em;color:#666;text-align:center}
+pre{white-space:pre-wrap;background:#f6f6f6;padding:.6em;border-radius:4px}
+.answer{font-weight:bold;color:#0a6b2c}.meta{font-size:.8em;color:#555}
+"""
+
+
+def _thumb(data: bytes, max_side: int) -> str:
+    im = Image.open(io.BytesIO(data)).convert("RGB")
+    im.thumbnail((max_side, max_side))
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def write_preview(parquet_path: Path, out_path: Path, per_task: int = 4, max_side: int = 384) -> Path:
+    """Write an HTML page showing up to `per_task` samples of each task."""
+    rows = pq.read_table(parquet_path).to_pylist()
+    by_task: dict[str, list[dict]] = {}
+    for row in rows:
+        by_task.setdefault(row["task"], []).append(row)
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>spatial-ssrl preview</title>"
+        f"<style>{CSS}</style></head><body><h1>spatial-ssrl dataset preview</h1>"
+        f"<p>{len(rows)} samples from <code>{html.escape(str(parquet_path.name))}</code>.</p>"
+    ]
+    for task in sorted(by_task):
+        parts.append(f"<h2 id='{html.escape(task)}'>{html.escape(task)} ({len(by_task[task])} samples)</h2>")
+        for row in by_task[task][:per_task]:
+            meta = json.loads(row["meta"])
+            figures = "".join(
+                f"<figure><img alt='image {k + 1}' src='{_thumb(im['bytes'], max_side if k == 0 else max_side // 2)}'>"
+                f"<figcaption>image {k + 1}</figcaption></figure>"
+                for k, im in enumerate(row["images"])
+            )
+            parts.append(
+                "<div class='card'>"
+                f"<div class='meta'>{html.escape(row['id'])} &middot; variant {html.escape(row['variant'])}</div>"
+                f"<div class='imgs'>{figures}</div>"
+                f"<pre>{html.escape(row['problem'])}</pre>"
+                f"<div>Answer: <span class='answer'>{html.escape(row['answer'])}</span></div>"
+                f"<div class='meta'>margins: {html.escape(json.dumps(meta.get('margins', {})))}</div>"
+                "</div>"
+            )
+    parts.append("</body></html>")
+    out_path.write_text("\n".join(parts), encoding="utf-8")
+    return out_path
