@@ -7,7 +7,7 @@ Render: circle each region on the photo (the ring clears the region itself) with
 assigned at random.
 Answer: the labels from nearest to farthest, e.g. `3-1-2`.
 Verifiability (per region): valid-depth fraction, spread of normalised depth <= 0.15 (paper);
-(per pair): normalised gap >= 0.05 (paper), true-depth intervals disjoint, and a minimum
+(per pair): normalised gap >= 0.05 (paper; log-depth by default), true-depth intervals disjoint, and a minimum
 relative gap in true depth, so noise on a flat wall (stretched to [0, 1] by normalisation)
 never yields an ordering.
 """
@@ -35,7 +35,8 @@ class DepthOrderParams:
     max_region_spread: float = 0.15  # max - min of normalised depth inside a region (paper)
     min_norm_gap: float = 0.05  # gap between region means in normalised depth (paper)
     min_rel_gap: float = 0.10  # farther mean / nearer mean - 1, in true depth
-    clip_percentiles: tuple[float, float] = (0.5, 99.5)  # before min-max normalisation
+    clip_percentiles: tuple[float, float] = (0.5, 99.5)  # clip before min-max normalisation
+    normalise_space: str = "log"  # "linear" = the paper's min-max of depth; see common.normalise_depth
     max_branching: int = 12  # search effort: candidates tried per region (bounded, deterministic)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spatial_ssrl.pixels import structure_diff
+from spatial_ssrl.pixels import model_scale_gray
 from spatial_ssrl.registry import register_task
 from spatial_ssrl.render import label_pieces
 from spatial_ssrl.sample import Rejection, Sample, Source
@@ -54,13 +54,15 @@ def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, vari
     x0, y0, x1, y1 = boxes[label]
     piece = source.rgb[y0:y1, x0:x1]
     flipped = piece[::-1] if direction == 0 else piece[:, ::-1]
-    other = piece[:, ::-1] if direction == 0 else piece[::-1]
 
     # 2. Verifiability: the flip is visible, and its direction is unambiguous.
-    flip_diff = structure_diff(piece, flipped)
+    # Pooling commutes with flips (whole blocks), so one pooled grey image serves every comparison.
+    small = model_scale_gray(piece)
+    small_flipped, small_other = (small[::-1], small[:, ::-1]) if direction == 0 else (small[:, ::-1], small[::-1])
+    flip_diff = float(np.abs(small - small_flipped).mean())
     if flip_diff < params.min_flip_diff:
         return Rejection(TASK, "flip.identical", f"flipped piece differs by {flip_diff:.2f} < {params.min_flip_diff}")
-    direction_diff = structure_diff(flipped, other)
+    direction_diff = float(np.abs(small_flipped - small_other).mean())
     if direction_diff < params.min_direction_diff:
         return Rejection(
             TASK,
