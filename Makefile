@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/ssrl generate outputs/demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/pytest
 
 bench: $(STAMP)

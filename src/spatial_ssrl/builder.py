@@ -40,6 +40,8 @@ class BuildConfig:
     max_attempts: int = 6  # attempts per wanted sample before giving up on a (source, task)
     image_format: str = "jpeg"  # "jpeg" (quality 95, no chroma subsampling) or "png" (lossless)
     jpeg_quality: int = 95
+    # task -> {variant: weight}; a task not listed uses its registered default (the paper's mix)
+    variant_weights: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def bundled_photo_paths() -> list[Path]:
@@ -88,7 +90,9 @@ def samples_for_source(source: Source, config: BuildConfig, rejections: Counter)
             continue
         accepted, attempt = 0, 0
         while accepted < config.samples_per_task and attempt < config.samples_per_task * config.max_attempts:
-            result = run_task(task, source, seed=config.seed, index=attempt)
+            result = run_task(
+                task, source, seed=config.seed, index=attempt, variant_weights=config.variant_weights.get(task)
+            )
             attempt += 1
             if isinstance(result, Rejection):
                 rejections[result.reason] += 1
