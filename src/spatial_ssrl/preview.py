@@ -45,17 +45,24 @@ def write_preview(parquet_path: Path, out_path: Path, per_task: int = 4, max_sid
         parts.append(f"<h2 id='{html.escape(task)}'>{html.escape(task)} ({len(by_task[task])} samples)</h2>")
         for row in by_task[task][:per_task]:
             meta = json.loads(row["meta"])
+            options = json.loads(row["options"]) if row["options"] else {}
+            captions = [f"image {k + 1}" for k in range(len(row["images"]))]
+            if len(options) == len(row["images"]) - 1:  # candidate images: caption them by letter
+                captions[1:] = [f"option {letter}" for letter in options]
             figures = "".join(
-                f"<figure><img alt='image {k + 1}' src='{_thumb(im['bytes'], max_side if k == 0 else max_side // 2)}'>"
-                f"<figcaption>image {k + 1}</figcaption></figure>"
-                for k, im in enumerate(row["images"])
+                f"<figure><img alt='{cap}' src='{_thumb(im['bytes'], max_side if k == 0 else max_side // 2)}'>"
+                f"<figcaption>{cap}</figcaption></figure>"
+                for k, (im, cap) in enumerate(zip(row["images"], captions))
             )
+            answer = row["answer"]
+            if answer in options and not options[answer].startswith("candidate"):
+                answer = f"{answer} ({options[answer]})"
             parts.append(
                 "<div class='card'>"
                 f"<div class='meta'>{html.escape(row['id'])} &middot; variant {html.escape(row['variant'])}</div>"
                 f"<div class='imgs'>{figures}</div>"
                 f"<pre>{html.escape(row['problem'])}</pre>"
-                f"<div>Answer: <span class='answer'>{html.escape(row['answer'])}</span></div>"
+                f"<div>Answer: <span class='answer'>{html.escape(answer)}</span></div>"
                 f"<div class='meta'>margins: {html.escape(json.dumps(meta.get('margins', {})))}</div>"
                 "</div>"
             )
