@@ -97,3 +97,24 @@ def test_a_user_task_registers_and_builds(tmp_path):
     finally:
         unregister_task("rotation")
         sys.modules.pop(spec.name, None)
+
+
+def test_a_task_that_raises_is_counted_not_fatal(tmp_path):
+    from dataclasses import dataclass
+
+    from spatial_ssrl import register_task
+
+    @dataclass
+    class NoParams:
+        pass
+
+    @register_task("explodes", params=NoParams, variants={"v": 1}, answer_type="choice")
+    def explodes(source, rng, params, variant):
+        raise RuntimeError("boom")
+
+    try:
+        stats = build(BuildConfig(tmp_path, samples_per_task=1, tasks=["explodes", "flip"]), synthetic_sources(1))
+        assert stats["rejections"]["error.RuntimeError"] >= 1
+        assert stats["per_task"] == {"flip": 1}
+    finally:
+        unregister_task("explodes")

@@ -90,9 +90,12 @@ def samples_for_source(source: Source, config: BuildConfig, rejections: Counter)
             continue
         accepted, attempt = 0, 0
         while accepted < config.samples_per_task and attempt < config.samples_per_task * config.max_attempts:
-            result = run_task(
-                task, source, seed=config.seed, index=attempt, variant_weights=config.variant_weights.get(task)
-            )
+            try:
+                result = run_task(
+                    task, source, seed=config.seed, index=attempt, variant_weights=config.variant_weights.get(task)
+                )
+            except Exception as err:  # a task bug on one odd source must not end the whole run
+                result = Rejection(task, f"error.{type(err).__name__}", f"{source.id}: {err}")
             attempt += 1
             if isinstance(result, Rejection):
                 rejections[result.reason] += 1
