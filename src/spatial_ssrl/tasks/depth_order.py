@@ -36,7 +36,7 @@ class DepthOrderParams:
     min_norm_gap: float = 0.05  # gap between region means in normalised depth (paper)
     min_rel_gap: float = 0.10  # farther mean / nearer mean - 1, in true depth
     clip_percentiles: tuple[float, float] = (0.5, 99.5)  # clip before min-max normalisation
-    normalise_space: str = "log"  # "linear" = the paper's min-max of depth; see common.normalise_depth
+    normalise_space: str = "log"  # "linear" = the paper's min-max of depth; see common.depth_normaliser
     max_branching: int = 12  # search effort: candidates tried per region (bounded, deterministic)
 
 

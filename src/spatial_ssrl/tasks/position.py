@@ -55,7 +55,7 @@ class PositionParams:
     min_valid_frac: float = 0.9  # share of a region's pixels with valid depth
     max_region_spread: float = 0.15  # max - min of normalised depth inside a region
     clip_percentiles: tuple[float, float] = (0.5, 99.5)  # clip before min-max normalisation
-    normalise_space: str = "log"  # "linear" = the paper's min-max of depth; see common.normalise_depth
+    normalise_space: str = "log"  # "linear" = the paper's min-max of depth; see common.depth_normaliser
     min_pixel_sep_frac: float = 0.2  # centres at least this fraction of the width apart (~the reference's 150 px)
     min_rel_offset: float = 0.10  # |offset| along a used axis >= this * nearer depth
     dominance_ratio: float = 2.0  # cardinal: major axis >= ratio * minor axis (within ~27 degrees)
