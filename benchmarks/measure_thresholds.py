@@ -24,8 +24,9 @@ import numpy as np
 from PIL import Image
 
 from spatial_ssrl import Rejection, Source, run_task
-from spatial_ssrl.builder import bundled_photo_sources, encode_image
+from spatial_ssrl.inputs import bundled_photos
 from spatial_ssrl.pixels import model_scale_gray, structure_diff, texture_std
+from spatial_ssrl.schema import encode_image
 from spatial_ssrl.synthetic import SyntheticScene, make_scene
 from spatial_ssrl.tasks.common import grid_boxes, usable_tiles
 from spatial_ssrl.tasks.crop import DISTRACTOR_KINDS, CropParams, _distractor
@@ -161,7 +162,7 @@ def photo_crops(photos: list[Source], per_photo: int) -> list[Source]:
 
 
 def build_cases(cfg: Config) -> dict[str, list[Case]]:
-    photos = [load() for _, load in bundled_photo_sources()]
+    photos = [ref.load() for ref in bundled_photos()]
     groups: dict[str, list[Case]] = defaultdict(list)
     groups["photos"] = [Case("photos", p) for p in photos]
     groups["photo crops"] = [Case("photo crops", p) for p in photo_crops(photos, cfg.crops_per_photo)]

@@ -14,8 +14,9 @@ import pytest
 from PIL import Image
 
 from spatial_ssrl import Rejection, Source, run_task
-from spatial_ssrl.builder import BuildConfig, build, bundled_photo_sources, folder_sources, synthetic_sources
+from spatial_ssrl.builder import BuildConfig, build
 from spatial_ssrl.cli import main
+from spatial_ssrl.inputs import bundled_photos, photo_files, synthetic
 from spatial_ssrl.registry import unregister_task
 from tests.conftest import textured_image
 
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _small_sources():
-    return bundled_photo_sources()[:2] + synthetic_sources(2, size=(320, 240))
+    return bundled_photos()[:2] + synthetic(2, size=(320, 240))
 
 
 def test_build_writes_loadable_dataset(tmp_path):
@@ -63,7 +64,7 @@ def test_unreadable_sources_are_recorded_not_fatal(tmp_path):
     data = (folder / "truncated.png").read_bytes()
     (folder / "truncated.png").write_bytes(data[: len(data) // 2])
     Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(folder / "tiny.png")
-    stats = build(BuildConfig(tmp_path / "out", samples_per_task=1), folder_sources([folder]))
+    stats = build(BuildConfig(tmp_path / "out", samples_per_task=1), photo_files([folder]))
     assert set(stats["source_errors"]) == {str(folder / "corrupt.jpg"), str(folder / "truncated.png")}
     assert stats["rejections"]["shuffle.too_small"] >= 1
     assert stats["per_task"]["shuffle"] == 1  # the good image still yields its samples
@@ -92,7 +93,7 @@ def test_a_user_task_registers_and_builds(tmp_path):
         np.testing.assert_array_equal(back, rgb[y0:y1, x0:x1])
         flat = run_task("rotation", Source("flat", np.full((64, 64, 3), 9, np.uint8)), seed=0)
         assert isinstance(flat, Rejection) and flat.reason == "rotation.invisible"
-        stats = build(BuildConfig(tmp_path, samples_per_task=2, tasks=["rotation", "flip"]), synthetic_sources(2))
+        stats = build(BuildConfig(tmp_path, samples_per_task=2, tasks=["rotation", "flip"]), synthetic(2))
         assert stats["per_task"] == {"flip": 4, "rotation": 4}
     finally:
         unregister_task("rotation")
@@ -113,7 +114,7 @@ def test_a_task_that_raises_is_counted_not_fatal(tmp_path):
         raise RuntimeError("boom")
 
     try:
-        stats = build(BuildConfig(tmp_path, samples_per_task=1, tasks=["explodes", "flip"]), synthetic_sources(1))
+        stats = build(BuildConfig(tmp_path, samples_per_task=1, tasks=["explodes", "flip"]), synthetic(1))
         assert stats["rejections"]["error.RuntimeError"] >= 1
         assert stats["per_task"] == {"flip": 1}
     finally:

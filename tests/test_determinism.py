@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from spatial_ssrl import Rejection, Source, derive_rng, list_tasks, run_task
-from spatial_ssrl.builder import encode_image
+from spatial_ssrl.schema import encode_image
 from spatial_ssrl.synthetic import make_scene
 from tests.conftest import textured_image
 

@@ -11,11 +11,12 @@ from spatial_ssrl import __version__
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from spatial_ssrl.builder import BuildConfig, build, bundled_photo_sources, folder_sources, synthetic_sources
+    from spatial_ssrl.builder import BuildConfig, build
+    from spatial_ssrl.inputs import bundled_photos, photo_files, synthetic
 
-    sources = folder_sources(args.inputs) if args.inputs else bundled_photo_sources()
+    sources = photo_files(args.inputs) if args.inputs else bundled_photos()
     n_synthetic = args.synthetic if args.synthetic is not None else (0 if args.inputs else 4)
-    sources += synthetic_sources(n_synthetic)
+    sources += synthetic(n_synthetic)
     from spatial_ssrl.registry import list_tasks
 
     config = BuildConfig(
