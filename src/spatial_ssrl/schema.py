@@ -95,3 +95,24 @@ def sample_to_row(sample: Sample, split: str = "train", image_format: str = "jpe
         "options": json.dumps(sample.options) if sample.options else "",
         "meta": json.dumps(sample.meta, sort_keys=True),
     }
+
+
+SPLITS = ("train", "validation", "test")
+
+
+def shard_paths(dataset_dir, split: str | None = None) -> list:
+    """The parquet shards of a generated dataset, `data/{split}-{shard:05d}.parquet`, in order."""
+    from pathlib import Path
+
+    data = Path(dataset_dir) / "data"
+    splits = [split] if split else list(SPLITS)
+    return [p for s in splits for p in sorted(data.glob(f"{s}-*.parquet"))]
+
+
+def read_rows(dataset_dir, split: str | None = None, columns: list[str] | None = None):
+    """Iterate the rows of a generated dataset (one shard in memory at a time)."""
+    import pyarrow.parquet as pq
+
+    for path in shard_paths(dataset_dir, split):
+        table = pq.read_table(path, columns=columns)
+        yield from table.to_pylist()
