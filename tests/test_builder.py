@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
@@ -18,6 +17,7 @@ from spatial_ssrl.builder import BuildConfig, build
 from spatial_ssrl.cli import main
 from spatial_ssrl.inputs import bundled_photos, photo_files, synthetic
 from spatial_ssrl.registry import unregister_task
+from spatial_ssrl.schema import read_rows, shard_paths
 from tests.conftest import textured_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ def test_build_writes_loadable_dataset(tmp_path):
     stats = build(BuildConfig(tmp_path, seed=0, samples_per_task=1), _small_sources())
     assert stats["samples"] == sum(stats["per_task"].values()) > 0
     assert set(stats["per_task"]) == {"shuffle", "flip", "crop", "depth_order", "position"}
-    rows = pq.read_table(tmp_path / "data" / "train.parquet").to_pylist()
+    rows = list(read_rows(tmp_path))
     assert len(rows) == stats["samples"]
     for row in rows:
         assert row["problem"].count("<image>") == len(row["images"])
@@ -41,7 +41,7 @@ def test_build_writes_loadable_dataset(tmp_path):
         assert "margins" in meta
     assert (tmp_path / "preview.html").read_text().count("class='card'") >= 5
     datasets = pytest.importorskip("datasets")
-    ds = datasets.load_dataset("parquet", data_files=str(tmp_path / "data" / "train.parquet"), split="train")
+    ds = datasets.load_dataset("parquet", data_files=[str(p) for p in shard_paths(tmp_path)], split="train")
     first = ds[0]["images"][0]
     assert hasattr(first, "size") and first.size[0] > 0
 
@@ -50,9 +50,9 @@ def test_output_does_not_depend_on_source_order(tmp_path):
     sources = _small_sources()
     build(BuildConfig(tmp_path / "a", seed=3, samples_per_task=1), sources)
     build(BuildConfig(tmp_path / "b", seed=3, samples_per_task=1), sources[::-1])
-    a = (tmp_path / "a" / "data" / "train.parquet").read_bytes()
-    b = (tmp_path / "b" / "data" / "train.parquet").read_bytes()
-    assert a == b
+    a = [p.read_bytes() for p in shard_paths(tmp_path / "a")]
+    b = [p.read_bytes() for p in shard_paths(tmp_path / "b")]
+    assert a == b and a
 
 
 def test_unreadable_sources_are_recorded_not_fatal(tmp_path):

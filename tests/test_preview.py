@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-import pyarrow.parquet as pq
-
 from spatial_ssrl.builder import BuildConfig, build
 from spatial_ssrl.inputs import synthetic
+from spatial_ssrl.schema import read_rows
 
 
 class _Collector(HTMLParser):
@@ -40,7 +39,7 @@ class _Collector(HTMLParser):
 
 def test_preview_page_is_valid_and_complete(tmp_path):
     build(BuildConfig(tmp_path, samples_per_task=1), synthetic(2, size=(320, 240)))
-    rows = pq.read_table(tmp_path / "data" / "train.parquet").to_pylist()
+    rows = list(read_rows(tmp_path))
     page = (tmp_path / "preview.html").read_text(encoding="utf-8")
     parser = _Collector()
     parser.feed(page)

@@ -10,25 +10,45 @@ from pathlib import Path
 from spatial_ssrl import __version__
 
 
+def _pairs(text: str, what: str) -> dict[str, float]:
+    """Parse "a=1,b=2" into {"a": 1.0, "b": 2.0}."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise SystemExit(f"--{what}: expected name=weight pairs, got {part!r}")
+        out[key.strip()] = float(value)
+    return out
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from spatial_ssrl.builder import BuildConfig, build
     from spatial_ssrl.inputs import bundled_photos, photo_files, synthetic
+    from spatial_ssrl.registry import list_tasks
 
     sources = photo_files(args.inputs) if args.inputs else bundled_photos()
     n_synthetic = args.synthetic if args.synthetic is not None else (0 if args.inputs else 4)
     sources += synthetic(n_synthetic)
-    from spatial_ssrl.registry import list_tasks
-
     config = BuildConfig(
         out_dir=Path(args.out),
         seed=args.seed,
+        total=args.total,
         samples_per_task=args.per_task,
         tasks=args.tasks.split(",") if args.tasks else list_tasks(),
         image_format=args.format,
+        workers=args.workers,
+        engine=args.engine,
+        samples_per_shard=args.shard_size,
+        max_side=args.max_side,
     )
+    if args.mix:
+        config.task_mix = _pairs(args.mix, "mix")
+    if args.splits:
+        config.splits = _pairs(args.splits, "splits")
     stats = build(config, sources)
-    print(json.dumps({k: stats[k] for k in ("samples", "per_task", "rejections", "seconds")}, indent=2))
-    print(f"wrote {Path(args.out) / 'data' / 'train.parquet'} and {Path(args.out) / 'preview.html'}")
+    keys = ("samples", "per_task", "per_split", "shortfall", "rejections", "seconds", "samples_per_second")
+    print(json.dumps({k: stats[k] for k in keys}, indent=2))
+    print(f"wrote {Path(args.out) / 'data'}, README.md, stats.json and preview.html")
     return 0
 
 
@@ -36,9 +56,8 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     from spatial_ssrl.preview import write_preview
 
     src = Path(args.dataset)
-    parquet = src / "data" / "train.parquet" if src.is_dir() else src
-    out = Path(args.out) if args.out else parquet.parent.parent / "preview.html"
-    print(write_preview(parquet, out))
+    out = Path(args.out) if args.out else (src if src.is_dir() else src.parent) / "preview.html"
+    print(write_preview(src, out))
     return 0
 
 
@@ -66,10 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="number of synthetic RGB-D scenes (default: 4 without --inputs, else 0)",
     )
-    gen.add_argument("--per-task", type=int, default=2, help="accepted samples per source and task")
+    gen.add_argument("--total", type=int, default=None, help="total samples over all tasks (default: per-source)")
+    gen.add_argument("--per-task", type=int, default=2, help="samples per source and task when --total is not given")
+    gen.add_argument("--mix", default="", help="task weights for --total, e.g. shuffle=1,flip=1 (default: paper)")
+    gen.add_argument("--splits", default="", help="split fractions, default train=0.98,validation=0.01,test=0.01")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--tasks", default="", help="comma-separated task names (default: all registered)")
     gen.add_argument("--format", choices=["jpeg", "png"], default="jpeg", help="encoding of output images")
+    gen.add_argument("--workers", type=int, default=1, help="worker processes (output is identical for any number)")
+    gen.add_argument("--engine", choices=["local", "ray"], default="local", help="ray: run shards on a Ray cluster")
+    gen.add_argument("--shard-size", type=int, default=256, help="planned samples per shard")
+    gen.add_argument("--max-side", type=int, default=None, help="downscale sources whose long side exceeds this")
     gen.set_defaults(func=_cmd_generate)
 
     prev = sub.add_parser("preview", help="write an HTML gallery of a generated dataset")

@@ -11,6 +11,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from PIL import Image
 
+from spatial_ssrl.schema import shard_paths
+
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
@@ -30,20 +32,30 @@ def _thumb(data: bytes, max_side: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def write_preview(parquet_path: Path, out_path: Path, per_task: int = 4, max_side: int = 384) -> Path:
-    """Write an HTML page showing up to `per_task` samples of each task."""
-    rows = pq.read_table(parquet_path).to_pylist()
+def write_preview(
+    dataset: Path, out_path: Path, per_task: int = 4, max_side: int = 384, tasks: list[str] | None = None
+) -> Path:
+    """Write an HTML page showing up to `per_task` samples of each task of a dataset folder (or of
+    one parquet file). Shards are read one at a time and reading stops once every task in `tasks`
+    has its samples, so the page costs the same for a 100-sample and a 100k-sample build."""
+    dataset = Path(dataset)
+    paths = [dataset] if dataset.is_file() else shard_paths(dataset)
     by_task: dict[str, list[dict]] = {}
-    for row in rows:
-        by_task.setdefault(row["task"], []).append(row)
+    for path in paths:
+        for row in pq.read_table(path).to_pylist():
+            if len(by_task.setdefault(row["task"], [])) < per_task:
+                by_task[row["task"]].append(row)
+        if tasks and all(len(by_task.get(t, [])) >= per_task for t in tasks):
+            break
+    label = dataset.name
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>spatial-ssrl preview</title>"
         f"<style>{CSS}</style></head><body><h1>spatial-ssrl dataset preview</h1>"
-        f"<p>{len(rows)} samples from <code>{html.escape(str(parquet_path.name))}</code>.</p>"
+        f"<p>Up to {per_task} samples per task from <code>{html.escape(label)}</code>.</p>"
     ]
     for task in sorted(by_task):
-        parts.append(f"<h2 id='{html.escape(task)}'>{html.escape(task)} ({len(by_task[task])} samples)</h2>")
-        for row in by_task[task][:per_task]:
+        parts.append(f"<h2 id='{html.escape(task)}'>{html.escape(task)}</h2>")
+        for row in by_task[task]:
             meta = json.loads(row["meta"])
             options = json.loads(row["options"]) if row["options"] else {}
             captions = [f"image {k + 1}" for k in range(len(row["images"]))]
