@@ -23,10 +23,10 @@ def _pairs(text: str, what: str) -> dict[str, float]:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from spatial_ssrl.builder import BuildConfig, build
-    from spatial_ssrl.inputs import bundled_photos, photo_files, synthetic
+    from spatial_ssrl.inputs import bundled_photos, discover, synthetic
     from spatial_ssrl.registry import list_tasks
 
-    sources = photo_files(args.inputs) if args.inputs else bundled_photos()
+    sources = [ref for spec in args.inputs for ref in discover(spec)] if args.inputs else bundled_photos()
     n_synthetic = args.synthetic if args.synthetic is not None else (0 if args.inputs else 4)
     sources += synthetic(n_synthetic)
     config = BuildConfig(
@@ -78,7 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="generate a dataset (bundled photos + synthetic RGB-D scenes by default)")
     gen.add_argument("out", help="output folder")
-    gen.add_argument("--inputs", nargs="*", default=None, help="photo files or folders (recursive)")
+    gen.add_argument(
+        "--inputs",
+        nargs="*",
+        default=None,
+        help="sources: photos:DIR, diode:DIR, megadepth:DIR, manifest:FILE[@ROOT], synthetic:N[xWxH], bundled, "
+        "or a plain file/folder of photos (default: bundled photos + 4 synthetic scenes)",
+    )
     gen.add_argument(
         "--synthetic",
         type=int,
