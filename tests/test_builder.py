@@ -119,3 +119,16 @@ def test_a_task_that_raises_is_counted_not_fatal(tmp_path):
         assert stats["per_task"] == {"flip": 1}
     finally:
         unregister_task("explodes")
+
+
+def test_cli_export_and_coldstart(tmp_path, capsys):
+    data = tmp_path / "d"
+    assert main(["generate", str(data), "--synthetic", "2", "--per-task", "2", "--tasks", "flip,position"]) == 0
+    assert main(["export", str(data), "easyr1", str(tmp_path / "e")]) == 0
+    assert (tmp_path / "e" / "train.parquet").exists()
+    capsys.readouterr()
+    assert main(["coldstart", str(data), str(tmp_path / "c")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["written"] >= 1 and (tmp_path / "c" / "dataset_info.json").exists()
+    records = json.loads((tmp_path / "c" / "spatial_ssrl_coldstart.json").read_text())
+    assert all(r["output"].rstrip().endswith("}") and "<think>" in r["output"] for r in records)

@@ -71,6 +71,16 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _delegate(name: str, argv: list[str]) -> int:
+    if name == "export":
+        from spatial_ssrl.export import main as export_main
+
+        return export_main(argv, prog="ssrl export")
+    from spatial_ssrl.coldstart import main as coldstart_main
+
+    return coldstart_main(argv, prog="ssrl coldstart")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ssrl", description="Spatial-SSRL: verifiable spatial tasks for VLMs")
     parser.add_argument("--version", action="version", version=f"spatial-ssrl {__version__}")
@@ -109,12 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
     prev.add_argument("--out", default=None)
     prev.set_defaults(func=_cmd_preview)
 
+    # export and coldstart own their arguments (their modules also run as `python -m ...`).
+    for name, help_text in [
+        ("export", "write a dataset for EasyR1, verl, TRL, LLaMA-Factory or VLMEvalKit (DATASET FORMAT OUT)"),
+        ("coldstart", "write the cold-start SFT set with construction-based responses (DATASET OUT)"),
+    ]:
+        delegated = sub.add_parser(name, help=help_text, add_help=False)
+        delegated.add_argument("rest", nargs=argparse.REMAINDER)
+        delegated.set_defaults(func=lambda args, name=name: _delegate(name, args.rest))
+
     tasks = sub.add_parser("tasks", help="list registered tasks")
     tasks.set_defaults(func=_cmd_tasks)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("export", "coldstart"):  # their own parsers, so `--help` reaches them
+        return _delegate(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -1,0 +1,5 @@
+import sys
+
+from spatial_ssrl.export import main
+
+sys.exit(main())

@@ -1,0 +1,198 @@
+"""Pieces every exporter shares: the format instruction, streaming reads, atomic writes, chat parts.
+
+Every writer streams: rows come one shard at a time (`schema.read_rows`), parquet output is flushed in
+row groups of bounded size, and each output file is written to `<name>.tmp` and renamed into place
+only when complete, so an interrupted export never leaves a truncated file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from spatial_ssrl.schema import HF_FEATURES, IMAGE_STRUCT, read_rows, shard_paths
+
+IMAGE = "<image>"
+
+# Our own wording of the output contract the reward checks (SPEC section 1): reasoning in a think
+# block, then the final answer in a box.
+DEFAULT_FORMAT_PROMPT = (
+    "Work through the question step by step and write that reasoning between <think> and </think>. "
+    "After </think>, give only the final answer inside \\boxed{}."
+)
+
+# Hugging Face `datasets` reads this schema metadata and decodes a list<struct<bytes, path>> column
+# as a list of images; columns not named here get their type from Arrow.
+IMAGES_FEATURE = HF_FEATURES["images"]
+IMAGES_TYPE = pa.list_(IMAGE_STRUCT)
+# One part of a structured chat message: {"type": "image"} or {"type": "text", "text": ...}.
+CONTENT_PART = pa.struct([("type", pa.string()), ("text", pa.string())])
+
+# Flush a parquet row group at this many rows or this many image bytes, whichever comes first
+# (small row groups also keep `datasets` streaming light).
+ROW_GROUP_ROWS = 256
+ROW_GROUP_BYTES = 32 << 20
+
+
+def resolve_format_prompt(format_prompt: str | None) -> str:
+    """None -> the default instruction; "" -> no instruction; anything else as given."""
+    return DEFAULT_FORMAT_PROMPT if format_prompt is None else format_prompt
+
+
+def with_format_prompt(text: str, format_prompt: str) -> str:
+    return f"{text.rstrip()}\n{format_prompt}" if format_prompt else text
+
+
+def hf_schema(fields: list[tuple[str, pa.DataType]], image_columns: tuple[str, ...] = ("images",)) -> pa.Schema:
+    features = {c: IMAGES_FEATURE for c in image_columns}
+    return pa.schema(fields, metadata={"huggingface": json.dumps({"info": {"features": features}})})
+
+
+def splits_present(dataset_dir: Path, splits: tuple[str, ...]) -> list[str]:
+    """The requested splits that have at least one shard, in the order asked."""
+    if not shard_paths(dataset_dir):
+        raise FileNotFoundError(f"{dataset_dir}: no shards under data/ (expected data/<split>-00000.parquet)")
+    return [s for s in splits if shard_paths(dataset_dir, s)]
+
+
+def rows_of(dataset_dir: Path, split: str, columns: list[str] | None = None) -> Iterator[dict]:
+    """The rows of one split, one shard in memory at a time."""
+    return read_rows(dataset_dir, split, columns=columns)
+
+
+def check_placeholders(row: dict) -> None:
+    n_ph, n_img = row["problem"].count(IMAGE), len(row["images"])
+    if n_ph != n_img:
+        raise ValueError(f"{row['id']}: {n_ph} {IMAGE} placeholders for {n_img} images")
+
+
+def image_parts(text: str, n_images: int) -> list[dict[str, Any]]:
+    """Structured chat content: each `<image>` placeholder becomes an image part at its place, the text
+    between placeholders becomes text parts (whitespace-only pieces are dropped)."""
+    pieces = text.split(IMAGE)
+    if len(pieces) - 1 != n_images:
+        raise ValueError(f"{len(pieces) - 1} {IMAGE} placeholders for {n_images} images")
+    parts: list[dict[str, Any]] = []
+    for k, piece in enumerate(pieces):
+        if k:
+            parts.append({"type": "image", "text": None})
+        if piece.strip():
+            parts.append({"type": "text", "text": piece})
+    return parts
+
+
+def append_text(parts: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Append `text` to the last text part (or as a new part after a trailing image)."""
+    if not text:
+        return parts
+    if parts and parts[-1]["type"] == "text":
+        parts[-1] = {"type": "text", "text": with_format_prompt(parts[-1]["text"], text)}
+    else:
+        parts.append({"type": "text", "text": text})
+    return parts
+
+
+def image_ext(image: dict) -> str:
+    """File extension for an encoded image: from its stored path, else from its magic bytes."""
+    suffix = Path(image.get("path") or "").suffix.lower().lstrip(".")
+    if suffix in ("jpg", "jpeg", "png", "webp"):
+        return suffix
+    data = image.get("bytes") or b""
+    return "png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "jpg"
+
+
+def tmp_path(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: str = "w", **kwargs: Any):
+    """Open `path.tmp` for writing; rename it to `path` on success, delete it on error."""
+    tmp = tmp_path(path)
+    try:
+        with open(tmp, mode, **kwargs) as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class ParquetSink:
+    """Append rows, flushed as row groups of bounded size; the file appears under its name on commit."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path, self.schema = Path(path), schema
+        self.tmp = tmp_path(self.path)
+        self.rows = 0
+        self._buffer: list[dict] = []
+        self._bytes = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def add(self, record: dict) -> None:
+        self._buffer.append(record)
+        self._bytes += sum(len(im.get("bytes") or b"") for im in record.get("images") or ())
+        if len(self._buffer) >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.tmp, self.schema)
+        if self._buffer:
+            self._writer.write_table(pa.Table.from_pylist(self._buffer, schema=self.schema))
+            self.rows += len(self._buffer)
+        self._buffer, self._bytes = [], 0
+
+    def commit(self) -> Path:
+        self.flush()  # also creates the file (with the schema) when there were no rows
+        self._writer.close()
+        self._writer = None
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> ParquetSink:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+_OPTION_LINE = re.compile(r"^\s*([A-H])[.)]\s?(.*)$")
+
+
+def question_without_options(problem: str, options: dict[str, str] | None) -> tuple[str, list[tuple[int, str]]]:
+    """The problem text with its `<image>` placeholders, its `Options:` header and its option lines
+    removed, for evaluators that lay out the options themselves. Also returns, for every option line
+    that held an image, (1-based image number, letter)."""
+    kept: list[str] = []
+    option_images: list[tuple[int, str]] = []
+    seen = 0
+    for line in problem.split("\n"):
+        m = _OPTION_LINE.match(line)
+        if options and m and m.group(1) in options:
+            if IMAGE in line:
+                option_images.append((seen + 1, m.group(1)))
+            seen += line.count(IMAGE)
+            continue
+        seen += line.count(IMAGE)
+        if options and line.strip().lower() == "options:":
+            continue
+        text = line.replace(IMAGE, "").strip()
+        if text:
+            kept.append(text)
+    return "\n".join(kept), option_images

@@ -1,0 +1,133 @@
+"""LLaMA-Factory export: alpaca JSON with image files on disk and a `dataset_info.json` entry.
+
+Per split, `spatial_ssrl_{split}.json` is a JSON list of records
+`{"instruction", "input", "output", "images", "id"}`: `instruction` is the problem (one `<image>`
+placeholder per image, in order) followed by the format instruction, `input` is "", `output` is a
+response (by default the cold-start template of `spatial_ssrl.coldstart.response_for`), `images` are
+paths relative to the export folder, written under `images/spatial_ssrl_{split}/`. `dataset_info.json`
+gets one entry per file, merged into any entries already there:
+
+    "spatial_ssrl_train": {"file_name": "spatial_ssrl_train.json", "formatting": "alpaca",
+                           "columns": {"prompt": "instruction", "query": "input",
+                                       "response": "output", "images": "images"}}
+
+Use it with `dataset_dir: <export folder>` and `dataset: spatial_ssrl_train` (LLaMA-Factory resolves
+image paths against `media_dir`, which defaults to `dataset_dir`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from spatial_ssrl.export.common import (
+    atomic_open,
+    check_placeholders,
+    image_ext,
+    resolve_format_prompt,
+    rows_of,
+    splits_present,
+    tmp_path,
+    with_format_prompt,
+)
+
+COLUMNS = {"prompt": "instruction", "query": "input", "response": "output", "images": "images"}
+INFO_FILE = "dataset_info.json"
+
+
+def dataset_entry(name: str) -> dict:
+    return {"file_name": f"{name}.json", "formatting": "alpaca", "columns": dict(COLUMNS)}
+
+
+def update_dataset_info(out_dir: Path, names: list[str]) -> Path:
+    """Add (or refresh) one entry per dataset name in `out_dir/dataset_info.json`, keeping the others."""
+    path = Path(out_dir) / INFO_FILE
+    info = json.loads(path.read_text()) if path.exists() else {}
+    info.update({name: dataset_entry(name) for name in names})
+    with atomic_open(path) as fh:
+        json.dump(info, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    return path
+
+
+class AlpacaWriter:
+    """Stream alpaca records and their image files. Images go to `images/<name>.tmp/` and the JSON to
+    `<name>.json.tmp`; `commit()` swaps both into place (replacing an earlier export of that name)."""
+
+    def __init__(self, out_dir: Path, name: str, format_prompt: str | None = None) -> None:
+        self.out_dir, self.name = Path(out_dir), name
+        self.format_prompt = resolve_format_prompt(format_prompt)
+        self.json_path = self.out_dir / f"{name}.json"
+        self.image_dir = self.out_dir / "images" / name
+        self._image_tmp = tmp_path(self.image_dir)
+        if self._image_tmp.exists():
+            shutil.rmtree(self._image_tmp)  # left over by an interrupted run of ours
+        self._image_tmp.mkdir(parents=True)
+        self._fh = open(tmp_path(self.json_path), "w", encoding="utf-8")  # noqa: SIM115 (closed in commit/abort)
+        self._fh.write("[")
+        self.count = 0
+
+    def add(self, row: dict, output: str) -> None:
+        check_placeholders(row)
+        rel_paths = []
+        for k, image in enumerate(row["images"]):
+            file_name = f"{self.count:07d}_{k}.{image_ext(image)}"
+            (self._image_tmp / file_name).write_bytes(image["bytes"])
+            rel_paths.append(f"images/{self.name}/{file_name}")
+        record = {
+            "instruction": with_format_prompt(row["problem"], self.format_prompt),
+            "input": "",
+            "output": output,
+            "images": rel_paths,
+            "id": row["id"],
+        }
+        self._fh.write(("\n" if self.count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
+        self.count += 1
+
+    def commit(self) -> Path:
+        self._fh.write("\n]\n")
+        self._fh.close()
+        if self.image_dir.exists():
+            shutil.rmtree(self.image_dir)
+        os.replace(self._image_tmp, self.image_dir)
+        os.replace(tmp_path(self.json_path), self.json_path)
+        return self.json_path
+
+    def abort(self) -> None:
+        self._fh.close()
+        tmp_path(self.json_path).unlink(missing_ok=True)
+        shutil.rmtree(self._image_tmp, ignore_errors=True)
+
+    def __enter__(self) -> AlpacaWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+def write(
+    dataset_dir: Path,
+    out_dir: Path,
+    splits: tuple[str, ...],
+    format_prompt: str | None = None,
+    responder: Callable[[dict], str] | None = None,
+) -> list[Path]:
+    """One alpaca file per split; `output` comes from `responder(row)` (default: the cold-start template)."""
+    if responder is None:
+        from spatial_ssrl.coldstart import response_for as responder
+    written: list[Path] = []
+    names = []
+    for split in splits_present(dataset_dir, splits):
+        name = f"spatial_ssrl_{split}"
+        with AlpacaWriter(out_dir, name, format_prompt) as writer:
+            for row in rows_of(dataset_dir, split):
+                writer.add(row, responder(row))
+            written.append(writer.commit())
+        names.append(name)
+    if names:
+        written.append(update_dataset_info(out_dir, names))
+    return written

@@ -1,0 +1,89 @@
+"""verl export: `{split}.parquet` in verl's RL dataset layout.
+
+| column | content |
+|---|---|
+| data_source | `spatial_ssrl/<task>` (our verl reward reads the task from it) |
+| prompt | `[{"role": "user", "content": problem + format instruction}]`, `<image>` placeholders kept (1) |
+| images | list of {bytes, path} (decoded as images by `datasets`) |
+| ability | `spatial` |
+| reward_model | `{"style": "rule", "ground_truth": answer}` |
+| extra_info | `{"split", "index", "id", "task", "variant", "answer_type", "options"}` |
+
+(1) verl's multimodal dataset splits the text on `<image>` and fills the images in order.
+
+Reward: `custom_reward_function.path=<spatial_ssrl/rewards/verl.py> custom_reward_function.name=compute_score`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from spatial_ssrl.export.common import (
+    IMAGES_TYPE,
+    ParquetSink,
+    check_placeholders,
+    hf_schema,
+    resolve_format_prompt,
+    rows_of,
+    splits_present,
+    with_format_prompt,
+)
+
+DATA_SOURCE_PREFIX = "spatial_ssrl/"
+ABILITY = "spatial"
+SCHEMA = hf_schema(
+    [
+        ("data_source", pa.string()),
+        ("prompt", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+        ("images", IMAGES_TYPE),
+        ("ability", pa.string()),
+        ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
+        (
+            "extra_info",
+            pa.struct(
+                [
+                    ("split", pa.string()),
+                    ("index", pa.int64()),
+                    ("id", pa.string()),
+                    ("task", pa.string()),
+                    ("variant", pa.string()),
+                    ("answer_type", pa.string()),
+                    ("options", pa.string()),
+                ]
+            ),
+        ),
+    ]
+)
+
+
+def convert(row: dict, index: int, format_prompt: str) -> dict:
+    check_placeholders(row)
+    return {
+        "data_source": DATA_SOURCE_PREFIX + row["task"],
+        "prompt": [{"role": "user", "content": with_format_prompt(row["problem"], format_prompt)}],
+        "images": row["images"],
+        "ability": ABILITY,
+        "reward_model": {"style": "rule", "ground_truth": row["answer"]},
+        "extra_info": {
+            "split": row["split"],
+            "index": index,
+            "id": row["id"],
+            "task": row["task"],
+            "variant": row["variant"],
+            "answer_type": row["answer_type"],
+            "options": row["options"],
+        },
+    }
+
+
+def write(dataset_dir: Path, out_dir: Path, splits: tuple[str, ...], format_prompt: str | None = None) -> list[Path]:
+    instruction = resolve_format_prompt(format_prompt)
+    written: list[Path] = []
+    for split in splits_present(dataset_dir, splits):
+        with ParquetSink(out_dir / f"{split}.parquet", SCHEMA) as sink:
+            for index, row in enumerate(rows_of(dataset_dir, split)):
+                sink.add(convert(row, index, instruction))
+            written.append(sink.commit())
+    return written

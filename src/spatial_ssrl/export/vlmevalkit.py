@@ -1,0 +1,108 @@
+"""VLMEvalKit export: TSV files for evaluating the pretext tasks as custom datasets.
+
+Columns: `index` (int, per file), `image` (base64 of the encoded image; for a multi-image sample a
+JSON list of base64 strings, which VLMEvalKit parses into a list), `image_path` (file names VLMEvalKit
+uses when it dumps a multi-image row; a JSON list in that case), `question` (the problem without
+`<image>` placeholders and without its option lines; for multi-image samples it ends with a line saying
+which image is which option), `A`..`D` (option texts), `answer` (letter, or the canonical answer string),
+`category` (task), `l2-category` (variant), `split`, `answer_type`, `id`.
+
+Per split three files are written:
+- `spatial_ssrl_{split}.tsv`: every task; `A`..`D` empty for the ordering tasks.
+- `spatial_ssrl_{split}_mcq.tsv`: choice tasks only (crop, position). VLMEvalKit treats a custom TSV
+  with `A` and `B` columns as a multiple-choice dataset and scores it itself.
+- `spatial_ssrl_{split}_open.tsv`: the other tasks (shuffle, flip, depth_order), without option
+  columns, so VLMEvalKit treats it as an open VQA dataset: it runs inference, but its custom VQA class
+  does not score; score the predictions with `spatial_ssrl.rewards.score` (answer_type is a column).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+from pathlib import Path
+
+from spatial_ssrl.export.common import atomic_open, check_placeholders, question_without_options, rows_of
+from spatial_ssrl.export.common import splits_present as _splits_present
+from spatial_ssrl.rewards.score import parse_options
+
+LETTERS = ("A", "B", "C", "D")
+BASE_COLUMNS = ["index", "image", "image_path", "question"]
+TAIL_COLUMNS = ["answer", "category", "l2-category", "split", "answer_type", "id"]
+ALL_COLUMNS = BASE_COLUMNS + list(LETTERS) + TAIL_COLUMNS
+OPEN_COLUMNS = BASE_COLUMNS + TAIL_COLUMNS
+
+
+def convert(row: dict, index: int) -> dict:
+    check_placeholders(row)
+    options = parse_options(row["options"]) or {}
+    if len(options) > len(LETTERS):
+        raise ValueError(f"{row['id']}: {len(options)} options, VLMEvalKit columns hold A-D")
+    question, option_images = question_without_options(row["problem"], options)
+    images = row["images"]
+    if len(images) > 1:
+        names = dict.fromkeys(range(1, len(images) + 1), "the picture")
+        names.update({k: f"option {letter}" for k, letter in option_images})
+        question += "\nThe images are, in order: " + ", ".join(f"image {k} is {v}" for k, v in names.items()) + "."
+    b64 = [base64.b64encode(im["bytes"]).decode("ascii") for im in images]
+    ext = "png" if images and images[0]["bytes"][:4] == b"\x89PNG" else "jpg"
+    paths = [f"spatial_ssrl_{row['split']}_{index}_{k}.{ext}" for k in range(len(images))]
+    record = {
+        "index": index,
+        "image": b64[0] if len(b64) == 1 else json.dumps(b64),
+        "image_path": paths[0] if len(paths) == 1 else json.dumps(paths),
+        "question": question,
+        "answer": row["answer"],
+        "category": row["task"],
+        "l2-category": row["variant"],
+        "split": row["split"],
+        "answer_type": row["answer_type"],
+        "id": row["id"],
+    }
+    record.update({letter: options.get(letter, "") for letter in LETTERS})
+    return record
+
+
+class _TsvSink:
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self.path, self.columns, self.count = path, columns, 0
+        self._ctx = atomic_open(path, "w", newline="", encoding="utf-8")
+        fh = self._ctx.__enter__()
+        self._writer = csv.DictWriter(
+            fh, fieldnames=columns, delimiter="\t", lineterminator="\n", extrasaction="ignore"
+        )
+        self._writer.writeheader()
+
+    def add(self, record: dict) -> None:
+        self._writer.writerow({**record, "index": self.count})
+        self.count += 1
+
+    def close(self, exc: BaseException | None = None) -> Path:
+        if exc is None:
+            self._ctx.__exit__(None, None, None)
+        else:
+            self._ctx.__exit__(type(exc), exc, exc.__traceback__)
+        return self.path
+
+
+def write(dataset_dir: Path, out_dir: Path, splits: tuple[str, ...], format_prompt: str | None = None) -> list[Path]:
+    """`format_prompt` is ignored: VLMEvalKit builds its own prompt from `question` and `A`..`D`."""
+    written: list[Path] = []
+    for split in _splits_present(dataset_dir, splits):
+        sinks = {
+            "all": _TsvSink(out_dir / f"spatial_ssrl_{split}.tsv", ALL_COLUMNS),
+            "mcq": _TsvSink(out_dir / f"spatial_ssrl_{split}_mcq.tsv", ALL_COLUMNS),
+            "open": _TsvSink(out_dir / f"spatial_ssrl_{split}_open.tsv", OPEN_COLUMNS),
+        }
+        try:
+            for index, row in enumerate(rows_of(dataset_dir, split)):
+                record = convert(row, index)
+                sinks["all"].add(record)
+                sinks["mcq" if row["answer_type"] == "choice" else "open"].add(record)
+        except BaseException as err:
+            for sink in sinks.values():
+                sink.close(err)
+            raise
+        written.extend(sink.close() for sink in sinks.values())
+    return written
