@@ -36,7 +36,7 @@ from tqdm import tqdm
 from spatial_ssrl import __version__
 from spatial_ssrl.inputs import SourceRef
 from spatial_ssrl.registry import get_task, list_tasks, run_task
-from spatial_ssrl.sample import Rejection, Sample, Source, SourceError
+from spatial_ssrl.sample import Rejection, Source, SourceError
 from spatial_ssrl.schema import SCHEMA, SPLITS, sample_to_row
 
 # Released Spatial-SSRL-81k counts per task (SPEC section 2): the default mix for a total count.
@@ -452,13 +452,3 @@ def _merge_stats(results, config, refs, splits, planned, seconds) -> dict:
         "seconds": round(seconds, 2),
         "samples_per_second": round(samples / seconds, 1) if seconds > 0 else None,
     }
-
-
-def iter_samples(source: Source, tasks: list[str], seed: int = 0, per_task: int = 1) -> Iterator[Sample]:
-    """Samples of several tasks from one in-memory source (a convenience for notebooks)."""
-    config = BuildConfig(out_dir=Path("."), seed=seed, tasks=tasks)
-    stats = {"rejections": Counter()}
-    for task in tasks:
-        if get_task(task).needs_depth and not source.has_depth:
-            continue
-        yield from _attempts(source, task, per_task, 0, config, stats)
