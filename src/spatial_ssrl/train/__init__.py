@@ -1,0 +1,1 @@
+"""Training: tiny offline models, SFT cold start and GRPO as thin layers over TRL."""
