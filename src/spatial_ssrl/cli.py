@@ -130,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     tasks = sub.add_parser("tasks", help="list registered tasks")
     tasks.set_defaults(func=_cmd_tasks)
+
+    from spatial_ssrl.evaluate.commands import add_commands as add_evaluation_commands
+
+    add_evaluation_commands(sub)  # infer, eval, compare
     return parser
 
 

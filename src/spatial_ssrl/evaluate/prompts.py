@@ -1,0 +1,79 @@
+"""The user message for an item, in one of two modes.
+
+- "cot": the question, a line saying what the final answer looks like, then the project's think/boxed
+  instruction (the one the pretext tasks are trained with: reasoning in <think>...</think>, the answer
+  in \\boxed{}). Pretext items get exactly their training prompt.
+- "direct": the question and a request for the bare answer (a letter, yes/no, a number).
+
+Images come first (the order VLMEvalKit uses), a video as one video part; the message is built with the
+TRL exporter's helper, so placeholders become image parts exactly as in training data.
+"""
+
+from __future__ import annotations
+
+from spatial_ssrl.evaluate.items import EvalItem
+from spatial_ssrl.export.common import DEFAULT_FORMAT_PROMPT, IMAGE
+from spatial_ssrl.export.trl import user_message
+
+MODES = ("cot", "direct")
+
+_COT_HINT = {
+    "choice": "The final answer is the letter of the correct option.",
+    "yesno": "The final answer is yes or no.",
+    "number": "The final answer is a number.",
+    "number_unit": "The final answer is a number with its unit.",
+    "text": "The final answer is a single word or a short phrase.",
+}
+_DIRECT = {
+    "choice": "Reply with only the letter of the correct option.",
+    "yesno": "Reply with only yes or no.",
+    "number": "Reply with only the number.",
+    "number_unit": "Reply with only the number and its unit.",
+    "text": "Reply with only a single word or a short phrase.",
+    "pretext": "Reply with only the final answer, written as the question asks.",
+    "open": "",
+}
+VIDEO_NOTE = "The video is given as frames in time order."
+
+
+def _style(item: EvalItem) -> str:
+    if item.kind.startswith("pretext:"):
+        return "pretext"
+    if item.kind == "number" and item.extra.get("metric") == "within_factor":
+        return "number_unit"  # QSpatial: the answer is a length, any unit
+    return item.kind
+
+
+def question_text(item: EvalItem) -> str:
+    """Hint, question and (unless the question already lists them) the lettered options."""
+    text = item.question.strip()
+    if item.hint:
+        text = f"Hint: {item.hint}\n{text}"
+    lines = [f"{k}. {v}" for k, v in item.options.items()]
+    if lines and not all(line in text for line in lines):
+        text += "\nOptions:\n" + "\n".join(lines)
+    return text
+
+
+def instruction(item: EvalItem, mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    style = _style(item)
+    if mode == "direct":
+        return _DIRECT[style]
+    if style in ("pretext", "open"):
+        return DEFAULT_FORMAT_PROMPT
+    return f"{_COT_HINT[style]} {DEFAULT_FORMAT_PROMPT}"
+
+
+def build_message(item: EvalItem, mode: str = "cot") -> dict:
+    """One user message: {"role": "user", "content": [image/video parts, text parts]}."""
+    text = question_text(item)
+    if item.is_video:
+        message = user_message({"problem": f"{VIDEO_NOTE}\n{text}", "images": []}, instruction(item, mode))
+        message["content"].insert(0, {"type": "video", "text": None})
+        return message
+    n = len(item.images)
+    if text.count(IMAGE) != n:  # placeholders are kept only when they match the images (pretext rows)
+        text = IMAGE * n + text.replace(IMAGE, "")
+    return user_message({"problem": text, "images": item.images}, instruction(item, mode))

@@ -1,0 +1,41 @@
+"""Held-out splits of a dataset made by `ssrl generate`: the pretext tasks as a benchmark.
+
+Rows come from `schema.read_rows` (validation by default; `test` also held out, as splits are made by
+source). Each row keeps its `problem` with `<image>` placeholders, its images, and its answer type;
+scoring is the training reward's (`rewards.score`): accuracy of the boxed answer and format (think
+block + one box), reported per task (category) and per task/variant (subcategory).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spatial_ssrl.evaluate.items import Benchmark, BenchmarkFormatError, EvalItem
+from spatial_ssrl.rewards.score import parse_options
+from spatial_ssrl.schema import SPLITS, read_rows, shard_paths
+
+
+def read_pretext(dataset_dir: str | Path, split: str = "validation", name: str | None = None) -> Benchmark:
+    dataset_dir = Path(dataset_dir)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if not shard_paths(dataset_dir, split):
+        present = [s for s in SPLITS if shard_paths(dataset_dir, s)]
+        raise BenchmarkFormatError(f"{dataset_dir}: no {split!r} shards under data/ (splits present: {present})")
+    name = name or f"pretext-{split}"
+    items = []
+    for row in read_rows(dataset_dir, split):
+        items.append(
+            EvalItem(
+                benchmark=name,
+                id=row["id"],
+                question=row["problem"],
+                answer=row["answer"],
+                kind=f"pretext:{row['answer_type']}",
+                images=[im["bytes"] for im in row["images"]],
+                options=parse_options(row["options"]) or {},
+                category=row["task"],
+                subcategory=f"{row['task']}/{row['variant']}",
+            )
+        )
+    return Benchmark(name=name, items=items, source=str(dataset_dir))
