@@ -71,7 +71,48 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tiny_model(args: argparse.Namespace) -> int:
+    from spatial_ssrl.train.tiny import build_tiny_model
+
+    out = build_tiny_model(args.out, args.arch, hidden=args.hidden, layers=args.layers, seed=args.seed)
+    print((out / "spatial_ssrl_tiny.json").read_text())
+    print(f"wrote {out}")
+    return 0
+
+
+TRAIN_HELP = """usage: ssrl train {sft,grpo,merge} ...
+
+  ssrl train sft   --config configs/sft/tiny-cpu.yaml  [--key value ...]   supervised cold start (TRL SFTTrainer)
+  ssrl train grpo  --config configs/grpo/tiny-cpu.yaml [--key value ...]   GRPO with the task rewards (TRL GRPOTrainer)
+  ssrl train merge ADAPTER_DIR OUT_DIR                                     merge a LoRA into a full model folder
+
+`ssrl train sft --help` lists every option (ours, TRL's config and ModelConfig); docs/training.md has recipes."""
+
+
+def _train(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(TRAIN_HELP)
+        return 0 if argv else 2
+    sub, rest = argv[0], argv[1:]
+    if sub == "sft":
+        from spatial_ssrl.train.sft import main as sft_main
+
+        return sft_main(rest, prog="ssrl train sft")
+    if sub == "grpo":
+        from spatial_ssrl.train.grpo import main as grpo_main
+
+        return grpo_main(rest, prog="ssrl train grpo")
+    if sub == "merge":
+        from spatial_ssrl.train.merge import main as merge_main
+
+        return merge_main(rest, prog="ssrl train merge")
+    print(f"ssrl train: unknown command {sub!r}\n\n{TRAIN_HELP}", file=sys.stderr)
+    return 2
+
+
 def _delegate(name: str, argv: list[str]) -> int:
+    if name == "train":
+        return _train(argv)
     if name == "export":
         from spatial_ssrl.export import main as export_main
 
@@ -123,10 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in [
         ("export", "write a dataset for EasyR1, verl, TRL, LLaMA-Factory or VLMEvalKit (DATASET FORMAT OUT)"),
         ("coldstart", "write the cold-start SFT set with construction-based responses (DATASET OUT)"),
+        ("train", "train a model: sft (cold start), grpo, merge (LoRA -> full model); see docs/training.md"),
     ]:
         delegated = sub.add_parser(name, help=help_text, add_help=False)
         delegated.add_argument("rest", nargs=argparse.REMAINDER)
         delegated.set_defaults(func=lambda args, name=name: _delegate(name, args.rest))
+
+    tiny = sub.add_parser("tiny-model", help="build a tiny random Qwen2.5-VL / Qwen3-VL model folder (offline)")
+    tiny.add_argument("out", help="output folder")
+    tiny.add_argument("--arch", choices=["qwen2_5_vl", "qwen3_vl"], default="qwen2_5_vl")
+    tiny.add_argument("--hidden", type=int, default=64, help="hidden size of the language model")
+    tiny.add_argument("--layers", type=int, default=2, help="language model layers")
+    tiny.add_argument("--seed", type=int, default=0)
+    tiny.set_defaults(func=_cmd_tiny_model)
 
     tasks = sub.add_parser("tasks", help="list registered tasks")
     tasks.set_defaults(func=_cmd_tasks)
@@ -139,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("export", "coldstart"):  # their own parsers, so `--help` reaches them
+    if argv and argv[0] in ("export", "coldstart", "train"):  # their own parsers, so `--help` reaches them
         return _delegate(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)

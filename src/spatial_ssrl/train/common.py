@@ -1,0 +1,148 @@
+"""Setup shared by `run_sft` and `run_grpo`: argument parsing, the processor's pixel bounds, model loading
+options, LoRA config and resuming."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from spatial_ssrl.train.checks import TrainingSetupError, check_hardware
+
+T = TypeVar("T")
+
+
+def parse_args(dataclass_types: Sequence[type], argv: Sequence[str] | None = None, prog: str | None = None):
+    """TRL-style parsing: `--config file.yaml` sets defaults, `--key value` overrides them. A GPU-only option on a
+    machine without a GPU raises TrainingSetupError naming it (transformers would fail with a generic message)."""
+    from trl import TrlParser
+
+    parser = TrlParser(list(dataclass_types), prog=prog)
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return parser.parse_args_and_config(args)
+    except ValueError as exc:
+        # The config defaults are already set on the parser: read the raw values without building the
+        # dataclasses (whose validation raised) and explain GPU-only options.
+        rest = list(args)
+        if "--config" in rest:
+            i = rest.index("--config")
+            del rest[i : i + 2]
+        values = vars(parser.parse_known_args(rest)[0])
+        if values.get("bf16") is None and not values.get("fp16") and "bf16" in values:
+            values["bf16"] = True  # TRL's configs turn bf16 on when it is left unset
+        check_hardware(values)
+        raise TrainingSetupError(str(exc)) from exc
+
+
+def on_main_first(config, fn: Callable[[], T]) -> T:
+    """Run `fn` (data export + loading) so that concurrent processes never write the same files: the global main
+    process runs it first (on shared storage everyone else then reuses its files), then each node's local main,
+    then the other processes of that node (node-local disks get one export per node)."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    if state.num_processes > 1:
+        if state.is_main_process:
+            fn()
+        state.wait_for_everyone()
+    with config.main_process_first(local=True, desc="prepare data"):
+        return fn()
+
+
+def set_pixel_bounds(processor, min_pixels: int | None, max_pixels: int | None) -> None:
+    """Set Qwen-style pixel bounds (`size.shortest_edge` / `size.longest_edge`) on the processor's image processor."""
+    if min_pixels is None and max_pixels is None:
+        return
+    ip = getattr(processor, "image_processor", None)
+    size = getattr(ip, "size", None)
+    if ip is None or size is None or "longest_edge" not in dict(size):
+        raise TrainingSetupError(
+            f"min_pixels/max_pixels need a Qwen-style image processor with pixel bounds; {type(ip).__name__} has none"
+        )
+    bounds = dict(size)
+    if min_pixels is not None:
+        bounds["shortest_edge"] = int(min_pixels)
+    if max_pixels is not None:
+        bounds["longest_edge"] = int(max_pixels)
+    if bounds["shortest_edge"] > bounds["longest_edge"]:
+        raise TrainingSetupError(f"min_pixels {bounds['shortest_edge']} exceeds max_pixels {bounds['longest_edge']}")
+    ip.size = type(size)(**bounds) if not isinstance(size, dict) else bounds
+
+
+def load_processor(model_args, data_args, trust_remote_code: bool = False):
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(
+        model_args.model_name_or_path, revision=model_args.model_revision, trust_remote_code=trust_remote_code
+    )
+    set_pixel_bounds(processor, data_args.min_pixels, data_args.max_pixels)
+    return processor
+
+
+def model_init_kwargs(model_args, config) -> dict:
+    """from_pretrained options from ModelConfig, merged under the config's own `model_init_kwargs`."""
+    kwargs = {
+        "revision": model_args.model_revision,
+        "trust_remote_code": getattr(config, "trust_remote_code", False),
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+    }
+    extra = config.model_init_kwargs
+    if isinstance(extra, dict):
+        kwargs.update(extra)
+    return kwargs
+
+
+def peft_config(model_args):
+    """TRL's LoRA config from ModelConfig; `all-linear` may come as a string or a one-item list."""
+    from trl import get_peft_config
+
+    targets = model_args.lora_target_modules
+    if isinstance(targets, (list, tuple)) and len(targets) == 1:
+        model_args.lora_target_modules = targets[0]
+    return get_peft_config(model_args)
+
+
+def require_model(model_args) -> str:
+    if not model_args.model_name_or_path:
+        raise TrainingSetupError(
+            "no model: pass --model_name_or_path (a hub id or a local folder; `ssrl tiny-model OUT` builds a tiny "
+            "offline one)"
+        )
+    return model_args.model_name_or_path
+
+
+_NO = ("false", "no", "none", "0", "")
+
+
+def resolve_resume(config, auto_resume: bool = True) -> str | None:
+    """The checkpoint to resume from: `resume_from_checkpoint` if it is a path; the last checkpoint in output_dir
+    if it is "true"/"last", or if it is unset, `auto_resume` is on and output_dir has one; None for "false"."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    value = config.resume_from_checkpoint
+    out = Path(config.output_dir)
+    if value is None and not auto_resume or isinstance(value, str) and value.strip().lower() in _NO:
+        return None
+    if value is None or str(value).strip().lower() in ("true", "last", "yes", "1"):
+        last = get_last_checkpoint(str(out)) if out.is_dir() else None
+        if last is None and value is not None:
+            raise TrainingSetupError(f"resume_from_checkpoint={value!r}, but {out} holds no checkpoint-* folder")
+        return last
+    if not Path(value).is_dir():
+        raise TrainingSetupError(f"resume_from_checkpoint {value} is not a checkpoint folder")
+    return str(value)
+
+
+def announce_resume(trainer, checkpoint: str | None) -> None:
+    if checkpoint is None:
+        return
+    import json
+
+    step = "?"
+    state = Path(checkpoint) / "trainer_state.json"
+    if state.exists():
+        step = json.loads(state.read_text()).get("global_step", "?")
+    trainer.accelerator.print(f"Resuming from {checkpoint} (global step {step}).")

@@ -1,0 +1,162 @@
+"""`ssrl train grpo`: reinforcement learning with verifiable rewards, a thin layer over TRL's `GRPOTrainer`.
+
+    ssrl train grpo --config configs/grpo/tiny-cpu.yaml --model_name_or_path runs/sft --train_file out/ds
+    python -m spatial_ssrl.train.grpo --config configs/grpo/qwen2_5_vl_7b.yaml          # same thing
+    accelerate launch --config_file configs/accelerate/ddp.yaml -m spatial_ssrl.train.grpo --config ...
+
+Rewards: `accuracy_reward` (or `partial_accuracy_reward`) and `format_reward` from spatial_ssrl.rewards.trl,
+weighted 0.9 / 0.1 unless `reward_weights` says otherwise, each also logged per task
+(spatial_ssrl.train.task_rewards). Validation on the held-out split (optionally at its own temperature/top-p),
+checkpoints and resume, `report_to` plus `metrics.jsonl` and PNG curves (spatial_ssrl.train.metrics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Sequence
+
+from spatial_ssrl.train.args import DataArguments
+from spatial_ssrl.train.checks import (
+    TrainingSetupError,
+    check_hardware,
+    check_prompt_length,
+    context_limit,
+    prompt_rows,
+)
+from spatial_ssrl.train.common import (
+    announce_resume,
+    load_processor,
+    model_init_kwargs,
+    on_main_first,
+    parse_args,
+    peft_config,
+    require_model,
+    resolve_resume,
+)
+from spatial_ssrl.train.data import load_split, prepare_files
+from spatial_ssrl.train.metrics import MetricsCallback
+from spatial_ssrl.train.task_rewards import per_task_rewards
+
+DEFAULT_REWARD_WEIGHTS = [0.9, 0.1]  # 0.9 x accuracy + 0.1 x format (SPEC section 1)
+
+
+def reward_functions(data_args: DataArguments, weights: Sequence[float]) -> list:
+    from spatial_ssrl.rewards.trl import accuracy_reward, format_reward, partial_accuracy_reward
+
+    funcs = [partial_accuracy_reward if data_args.partial_credit else accuracy_reward, format_reward]
+    return per_task_rewards(funcs, weights) if data_args.per_task_metrics else funcs
+
+
+def _trainer_class():
+    from trl import GRPOTrainer
+
+    class SpatialGRPOTrainer(GRPOTrainer):
+        """GRPOTrainer whose validation can sample at its own temperature / top-p (TRL uses the training ones)."""
+
+        eval_temperature: float | None = None
+        eval_top_p: float | None = None
+
+        @contextlib.contextmanager
+        def _eval_sampling(self):
+            changes = {"temperature": self.eval_temperature, "top_p": self.eval_top_p}
+            changes = {k: v for k, v in changes.items() if v is not None}
+            undo = []  # (setter, target, key, old value)
+            for target in (self, getattr(self, "generation_config", None), getattr(self, "vllm_generation", None)):
+                for key, value in changes.items():
+                    if target is not None and hasattr(target, key):
+                        undo.append((setattr, target, key, getattr(target, key)))
+                        setattr(target, key, value)
+            kwargs = getattr(self, "generation_kwargs", None)
+            for key, value in changes.items():
+                if isinstance(kwargs, dict) and key in kwargs:
+                    undo.append((dict.__setitem__, kwargs, key, kwargs[key]))
+                    kwargs[key] = value
+            try:
+                yield
+            finally:
+                for setter, target, key, value in reversed(undo):
+                    setter(target, key, value)
+
+        def evaluate(self, *args, **kwargs):
+            with self._eval_sampling():
+                return super().evaluate(*args, **kwargs)
+
+    return SpatialGRPOTrainer
+
+
+def build_grpo_trainer(data_args: DataArguments, config, model_args, callbacks: Sequence | None = None):
+    """A `GRPOTrainer` with our data, rewards, processor, checks and metrics callback (not yet trained)."""
+    model = require_model(model_args)
+    check_hardware(config, model_args)
+    evaluate = config.eval_strategy != "no"
+
+    def load():
+        files = prepare_files(data_args, config.output_dir, "grpo", seed=config.seed)
+        train = load_split(files.train, data_args, "grpo", train=True, exported=files.train_exported, seed=config.seed)
+        eval_ds = None
+        if evaluate and files.eval is not None:
+            eval_ds = load_split(files.eval, data_args, "grpo", train=False, exported=files.eval_exported)
+        return files, train, eval_ds
+
+    files, train, eval_ds = on_main_first(config, load)
+    if evaluate and eval_ds is None:
+        raise TrainingSetupError(
+            f"eval_strategy={config.eval_strategy.value} but there is no validation data: pass --eval_file, use a "
+            "dataset folder with a validation split as --train_file, or set --eval_strategy no"
+        )
+    if len(train) == 0:
+        raise TrainingSetupError(f"{files.train}: no training rows left (check --tasks)")
+    processor = load_processor(model_args, data_args, config.trust_remote_code)
+    if data_args.max_prompt_length:
+        limit, name = data_args.max_prompt_length, "max_prompt_length"
+    else:
+        limit, name = context_limit(model, reserve=config.max_completion_length or 0), "the model context"
+    check_prompt_length(prompt_rows(train), processor, limit, name)
+    if config.reward_weights is None:
+        config.reward_weights = list(DEFAULT_REWARD_WEIGHTS)
+    config.model_init_kwargs = model_init_kwargs(model_args, config)
+    trainer = _trainer_class()(
+        model=model,
+        reward_funcs=reward_functions(data_args, config.reward_weights),
+        args=config,
+        train_dataset=train,
+        eval_dataset=eval_ds,
+        processing_class=processor,
+        peft_config=peft_config(model_args),
+        callbacks=[MetricsCallback(config.output_dir, data_args.metrics_plots), *(callbacks or [])],
+    )
+    trainer.eval_temperature, trainer.eval_top_p = data_args.eval_temperature, data_args.eval_top_p
+    return trainer
+
+
+def run_grpo(data_args: DataArguments, config, model_args, callbacks: Sequence | None = None):
+    """Train (resuming if there is a checkpoint) and save to output_dir; returns the trainer."""
+    trainer = build_grpo_trainer(data_args, config, model_args, callbacks)
+    checkpoint = resolve_resume(config, data_args.auto_resume)
+    announce_resume(trainer, checkpoint)
+    trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(config.output_dir)
+    trainer.accelerator.print(f"Model saved to {config.output_dir}.")
+    return trainer
+
+
+def make_parser_types():
+    from trl import GRPOConfig, ModelConfig
+
+    return (DataArguments, GRPOConfig, ModelConfig)
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    try:
+        data_args, config, model_args = parse_args(make_parser_types(), argv, prog)
+        trainer = run_grpo(data_args, config, model_args)
+    except TrainingSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    trainer.accelerator.end_training()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

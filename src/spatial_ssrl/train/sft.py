@@ -1,0 +1,114 @@
+"""`ssrl train sft`: the supervised cold start, a thin layer over TRL's `SFTTrainer`.
+
+    ssrl train sft --config configs/sft/tiny-cpu.yaml --model_name_or_path tiny --train_file out/ds
+    python -m spatial_ssrl.train.sft --config configs/sft/qwen2_5_vl_7b.yaml        # same thing
+    accelerate launch --config_file configs/accelerate/ddp.yaml -m spatial_ssrl.train.sft --config ...
+
+Trains on the cold-start set (`messages` + `images`, see spatial_ssrl.coldstart) with the loss on the responses
+only, validates on the held-out split, writes checkpoints, resumes from the last one, logs to `report_to` plus
+`metrics.jsonl` and PNG curves, and with `use_peft` + `merge_lora` merges the LoRA into `<output_dir>/merged`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from spatial_ssrl.train.args import DataArguments
+from spatial_ssrl.train.checks import TrainingSetupError, check_hardware, check_prompt_length, prompt_rows
+from spatial_ssrl.train.common import (
+    announce_resume,
+    load_processor,
+    model_init_kwargs,
+    on_main_first,
+    parse_args,
+    peft_config,
+    require_model,
+    resolve_resume,
+)
+from spatial_ssrl.train.data import load_split, prepare_files
+from spatial_ssrl.train.metrics import MetricsCallback
+
+
+def build_sft_trainer(data_args: DataArguments, config, model_args, callbacks: Sequence | None = None):
+    """An `SFTTrainer` with our data, processor, checks and metrics callback (not yet trained)."""
+    from trl import SFTTrainer
+
+    model = require_model(model_args)
+    check_hardware(config, model_args)
+    evaluate = config.eval_strategy != "no"
+
+    def load():
+        files = prepare_files(data_args, config.output_dir, "sft", seed=config.seed)
+        train = load_split(files.train, data_args, "sft", train=True, exported=files.train_exported, seed=config.seed)
+        eval_ds = None
+        if evaluate and files.eval is not None:
+            eval_ds = load_split(files.eval, data_args, "sft", train=False, exported=files.eval_exported)
+        return files, train, eval_ds
+
+    files, train, eval_ds = on_main_first(config, load)
+    if evaluate and eval_ds is None:
+        raise TrainingSetupError(
+            f"eval_strategy={config.eval_strategy.value} but there is no validation data: pass --eval_file, use a "
+            "dataset folder with a validation split as --train_file, or set --eval_strategy no"
+        )
+    if len(train) == 0:
+        raise TrainingSetupError(f"{files.train}: no training rows left (check --tasks)")
+    processor = load_processor(model_args, data_args, config.trust_remote_code)
+    limit = config.max_length
+    check_prompt_length(prompt_rows(train), processor, limit, "max_length")
+    config.model_init_kwargs = model_init_kwargs(model_args, config)
+    return SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=train,
+        eval_dataset=eval_ds,
+        processing_class=processor,
+        peft_config=peft_config(model_args),
+        callbacks=[MetricsCallback(config.output_dir, data_args.metrics_plots), *(callbacks or [])],
+    )
+
+
+def run_sft(data_args: DataArguments, config, model_args, callbacks: Sequence | None = None):
+    """Train (resuming if there is a checkpoint), save to output_dir, merge the LoRA if asked; returns the trainer."""
+    trainer = build_sft_trainer(data_args, config, model_args, callbacks)
+    checkpoint = resolve_resume(config, data_args.auto_resume)
+    announce_resume(trainer, checkpoint)
+    trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(config.output_dir)
+    trainer.accelerator.print(f"Model saved to {config.output_dir}.")
+    if data_args.merge_lora:
+        if not model_args.use_peft:
+            trainer.accelerator.print("merge_lora ignored: use_peft is off, the output is already a full model.")
+        else:
+            from spatial_ssrl.train.merge import merge_lora
+
+            target = Path(data_args.merged_dir or Path(config.output_dir) / "merged")
+            trainer.accelerator.wait_for_everyone()
+            if trainer.accelerator.is_main_process:
+                merge_lora(config.output_dir, target)
+                trainer.accelerator.print(f"Merged model saved to {target}.")
+            trainer.accelerator.wait_for_everyone()
+    return trainer
+
+
+def make_parser_types():
+    from trl import ModelConfig, SFTConfig
+
+    return (DataArguments, SFTConfig, ModelConfig)
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    try:
+        data_args, config, model_args = parse_args(make_parser_types(), argv, prog)
+        trainer = run_sft(data_args, config, model_args)
+    except TrainingSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    trainer.accelerator.end_training()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
