@@ -146,3 +146,29 @@ def announce_resume(trainer, checkpoint: str | None) -> None:
     if state.exists():
         step = json.loads(state.read_text()).get("global_step", "?")
     trainer.accelerator.print(f"Resuming from {checkpoint} (global step {step}).")
+
+
+def load_datasets(data_args, config, kind: str):
+    """Prepare (export if needed) and load the train and validation splits for `kind` ("sft" or "grpo"),
+    on the main process first; returns (files, train, eval_or_None) with clear errors for empty data."""
+    from spatial_ssrl.train.data import load_split, prepare_files
+
+    evaluate = config.eval_strategy != "no"
+
+    def load():
+        files = prepare_files(data_args, config.output_dir, kind, seed=config.seed)
+        train = load_split(files.train, data_args, kind, train=True, exported=files.train_exported, seed=config.seed)
+        eval_ds = None
+        if evaluate and files.eval is not None:
+            eval_ds = load_split(files.eval, data_args, kind, train=False, exported=files.eval_exported)
+        return files, train, eval_ds
+
+    files, train, eval_ds = on_main_first(config, load)
+    if evaluate and eval_ds is None:
+        raise TrainingSetupError(
+            f"eval_strategy={config.eval_strategy.value} but there is no validation data: pass --eval_file, use a "
+            "dataset folder with a validation split as --train_file, or set --eval_strategy no"
+        )
+    if len(train) == 0:
+        raise TrainingSetupError(f"{files.train}: no training rows left (check --tasks)")
+    return files, train, eval_ds

@@ -26,15 +26,14 @@ from spatial_ssrl.train.checks import (
 )
 from spatial_ssrl.train.common import (
     announce_resume,
+    load_datasets,
     load_processor,
     model_init_kwargs,
-    on_main_first,
     parse_args,
     peft_config,
     require_model,
     resolve_resume,
 )
-from spatial_ssrl.train.data import load_split, prepare_files
 from spatial_ssrl.train.metrics import MetricsCallback
 from spatial_ssrl.train.task_rewards import per_task_rewards
 
@@ -89,24 +88,8 @@ def build_grpo_trainer(data_args: DataArguments, config, model_args, callbacks: 
     """A `GRPOTrainer` with our data, rewards, processor, checks and metrics callback (not yet trained)."""
     model = require_model(model_args)
     check_hardware(config, model_args)
-    evaluate = config.eval_strategy != "no"
 
-    def load():
-        files = prepare_files(data_args, config.output_dir, "grpo", seed=config.seed)
-        train = load_split(files.train, data_args, "grpo", train=True, exported=files.train_exported, seed=config.seed)
-        eval_ds = None
-        if evaluate and files.eval is not None:
-            eval_ds = load_split(files.eval, data_args, "grpo", train=False, exported=files.eval_exported)
-        return files, train, eval_ds
-
-    files, train, eval_ds = on_main_first(config, load)
-    if evaluate and eval_ds is None:
-        raise TrainingSetupError(
-            f"eval_strategy={config.eval_strategy.value} but there is no validation data: pass --eval_file, use a "
-            "dataset folder with a validation split as --train_file, or set --eval_strategy no"
-        )
-    if len(train) == 0:
-        raise TrainingSetupError(f"{files.train}: no training rows left (check --tasks)")
+    files, train, eval_ds = load_datasets(data_args, config, "grpo")
     processor = load_processor(model_args, data_args, config.trust_remote_code)
     if data_args.max_prompt_length:
         limit, name = data_args.max_prompt_length, "max_prompt_length"

@@ -19,15 +19,14 @@ from spatial_ssrl.train.args import DataArguments
 from spatial_ssrl.train.checks import TrainingSetupError, check_hardware, check_prompt_length, prompt_rows
 from spatial_ssrl.train.common import (
     announce_resume,
+    load_datasets,
     load_processor,
     model_init_kwargs,
-    on_main_first,
     parse_args,
     peft_config,
     require_model,
     resolve_resume,
 )
-from spatial_ssrl.train.data import load_split, prepare_files
 from spatial_ssrl.train.metrics import MetricsCallback
 
 
@@ -37,24 +36,8 @@ def build_sft_trainer(data_args: DataArguments, config, model_args, callbacks: S
 
     model = require_model(model_args)
     check_hardware(config, model_args)
-    evaluate = config.eval_strategy != "no"
 
-    def load():
-        files = prepare_files(data_args, config.output_dir, "sft", seed=config.seed)
-        train = load_split(files.train, data_args, "sft", train=True, exported=files.train_exported, seed=config.seed)
-        eval_ds = None
-        if evaluate and files.eval is not None:
-            eval_ds = load_split(files.eval, data_args, "sft", train=False, exported=files.eval_exported)
-        return files, train, eval_ds
-
-    files, train, eval_ds = on_main_first(config, load)
-    if evaluate and eval_ds is None:
-        raise TrainingSetupError(
-            f"eval_strategy={config.eval_strategy.value} but there is no validation data: pass --eval_file, use a "
-            "dataset folder with a validation split as --train_file, or set --eval_strategy no"
-        )
-    if len(train) == 0:
-        raise TrainingSetupError(f"{files.train}: no training rows left (check --tasks)")
+    files, train, eval_ds = load_datasets(data_args, config, "sft")
     processor = load_processor(model_args, data_args, config.trust_remote_code)
     limit = config.max_length
     check_prompt_length(prompt_rows(train), processor, limit, "max_length")
