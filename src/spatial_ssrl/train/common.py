@@ -172,3 +172,15 @@ def load_datasets(data_args, config, kind: str):
     if len(train) == 0:
         raise TrainingSetupError(f"{files.train}: no training rows left (check --tasks)")
     return files, train, eval_ds
+
+
+def cli_main(parser_types, run, argv=None, prog=None) -> int:
+    """Shared entry point of `ssrl train sft|grpo`: parse, run, and turn setup errors into exit code 2."""
+    try:
+        data_args, config, model_args = parse_args(parser_types, argv, prog)
+        trainer = run(data_args, config, model_args)
+    except TrainingSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    trainer.accelerator.end_training()
+    return 0

@@ -13,12 +13,10 @@ checkpoints and resume, `report_to` plus `metrics.jsonl` and PNG curves (spatial
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Sequence
 
 from spatial_ssrl.train.args import DataArguments
 from spatial_ssrl.train.checks import (
-    TrainingSetupError,
     check_hardware,
     check_prompt_length,
     context_limit,
@@ -26,10 +24,10 @@ from spatial_ssrl.train.checks import (
 )
 from spatial_ssrl.train.common import (
     announce_resume,
+    cli_main,
     load_datasets,
     load_processor,
     model_init_kwargs,
-    parse_args,
     peft_config,
     require_model,
     resolve_resume,
@@ -131,14 +129,7 @@ def make_parser_types():
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    try:
-        data_args, config, model_args = parse_args(make_parser_types(), argv, prog)
-        trainer = run_grpo(data_args, config, model_args)
-    except TrainingSetupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    trainer.accelerator.end_training()
-    return 0
+    return cli_main(make_parser_types(), run_grpo, argv, prog)
 
 
 if __name__ == "__main__":

@@ -11,18 +11,17 @@ only, validates on the held-out split, writes checkpoints, resumes from the last
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from spatial_ssrl.train.args import DataArguments
-from spatial_ssrl.train.checks import TrainingSetupError, check_hardware, check_prompt_length, prompt_rows
+from spatial_ssrl.train.checks import check_hardware, check_prompt_length, prompt_rows
 from spatial_ssrl.train.common import (
     announce_resume,
+    cli_main,
     load_datasets,
     load_processor,
     model_init_kwargs,
-    parse_args,
     peft_config,
     require_model,
     resolve_resume,
@@ -83,14 +82,7 @@ def make_parser_types():
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    try:
-        data_args, config, model_args = parse_args(make_parser_types(), argv, prog)
-        trainer = run_sft(data_args, config, model_args)
-    except TrainingSetupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    trainer.accelerator.end_training()
-    return 0
+    return cli_main(make_parser_types(), run_sft, argv, prog)
 
 
 if __name__ == "__main__":
