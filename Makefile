@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ssrl generate outputs/demo
+	$(BIN)/ssrl demo outputs/demo
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

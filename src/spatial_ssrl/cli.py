@@ -80,6 +80,32 @@ def _cmd_tiny_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from spatial_ssrl.demo.pipeline import DemoError, config_from_args, run_demo
+    from spatial_ssrl.demo.report import comparison_markdown
+
+    config = config_from_args(
+        args.out,
+        quick=args.quick,
+        seed=args.seed,
+        scenes=args.scenes,
+        sft_epochs=args.sft_epochs,
+        grpo_steps=args.grpo_steps,
+        eval_limit=args.eval_limit,
+    )
+    try:
+        report = run_demo(config, restart=args.restart)
+    except DemoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: rerun the same command to resume ({config.out_dir}/demo.json keeps finished stages)")
+        return 130
+    print("\n" + comparison_markdown(report) + "\n")
+    print(f"report: {Path(config.out_dir) / 'report.html'} (also report.md, report.json)")
+    return 0
+
+
 TRAIN_HELP = """usage: ssrl train {sft,grpo,merge} ...
 
   ssrl train sft   --config configs/sft/tiny-cpu.yaml  [--key value ...]   supervised cold start (TRL SFTTrainer)
@@ -177,6 +203,21 @@ def build_parser() -> argparse.ArgumentParser:
     tiny.add_argument("--layers", type=int, default=2, help="language model layers")
     tiny.add_argument("--seed", type=int, default=0)
     tiny.set_defaults(func=_cmd_tiny_model)
+
+    demo = sub.add_parser(
+        "demo",
+        help="the whole pipeline on bundled data with a tiny offline model: generate, cold-start SFT, GRPO, "
+        "evaluate, report (about 5 minutes on 2 CPU cores)",
+    )
+    demo.add_argument("out", nargs="?", default="outputs/demo", help="output folder (default outputs/demo)")
+    demo.add_argument("--quick", action="store_true", help="tiny sizes: the same stages in well under a minute")
+    demo.add_argument("--restart", action="store_true", help="discard a previous demo run in OUT and start over")
+    demo.add_argument("--seed", type=int, default=None)
+    demo.add_argument("--scenes", type=int, default=None, help="synthetic RGB-D scenes (default 40)")
+    demo.add_argument("--sft-epochs", type=float, default=None, help="cold-start epochs (default 5)")
+    demo.add_argument("--grpo-steps", type=int, default=None, help="GRPO steps (default 60)")
+    demo.add_argument("--eval-limit", type=int, default=None, help="evaluate on the first N test items only")
+    demo.set_defaults(func=_cmd_demo)
 
     tasks = sub.add_parser("tasks", help="list registered tasks")
     tasks.set_defaults(func=_cmd_tasks)

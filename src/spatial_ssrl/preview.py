@@ -24,7 +24,8 @@ pre{white-space:pre-wrap;background:#f6f6f6;padding:.6em;border-radius:4px}
 """
 
 
-def _thumb(data: bytes, max_side: int) -> str:
+def thumbnail_uri(data: bytes, max_side: int) -> str:
+    """An encoded image scaled to fit `max_side`, as a JPEG data URI (pages stay self-contained)."""
     im = Image.open(io.BytesIO(data)).convert("RGB")
     im.thumbnail((max_side, max_side))
     buf = io.BytesIO()
@@ -32,14 +33,14 @@ def _thumb(data: bytes, max_side: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def write_preview(
-    dataset: Path, out_path: Path, per_task: int = 4, max_side: int = 384, tasks: list[str] | None = None
-) -> Path:
-    """Write an HTML page showing up to `per_task` samples of each task of a dataset folder (or of
-    one parquet file). Shards are read one at a time and reading stops once every task in `tasks`
-    has its samples, so the page costs the same for a 100-sample and a 100k-sample build."""
+def collect_samples(
+    dataset: Path, per_task: int, tasks: list[str] | None = None, split: str | None = None
+) -> dict[str, list[dict]]:
+    """Up to `per_task` rows of each task of a dataset folder (or of one parquet file), in file order. Shards are
+    read one at a time and reading stops once every task in `tasks` has its rows, so a 100k-sample build costs
+    the same as a 100-sample one."""
     dataset = Path(dataset)
-    paths = [dataset] if dataset.is_file() else shard_paths(dataset)
+    paths = [dataset] if dataset.is_file() else shard_paths(dataset, split)
     by_task: dict[str, list[dict]] = {}
     for path in paths:
         for row in pq.read_table(path).to_pylist():
@@ -47,37 +48,51 @@ def write_preview(
                 by_task[row["task"]].append(row)
         if tasks and all(len(by_task.get(t, [])) >= per_task for t in tasks):
             break
-    label = dataset.name
+    return by_task
+
+
+def sample_card(row: dict, max_side: int = 384, extra_html: str = "") -> str:
+    """One sample as an HTML card: its images (candidates captioned by letter), question, answer and margins."""
+    meta = json.loads(row["meta"])
+    options = json.loads(row["options"]) if row["options"] else {}
+    captions = [f"image {k + 1}" for k in range(len(row["images"]))]
+    if len(options) == len(row["images"]) - 1:  # candidate images: caption them by letter
+        captions[1:] = [f"option {letter}" for letter in options]
+    figures = "".join(
+        f"<figure><img alt='{cap}' src='{thumbnail_uri(im['bytes'], max_side if k == 0 else max_side // 2)}'>"
+        f"<figcaption>{cap}</figcaption></figure>"
+        for k, (im, cap) in enumerate(zip(row["images"], captions))
+    )
+    answer = row["answer"]
+    if answer in options and not options[answer].startswith("candidate"):
+        answer = f"{answer} ({options[answer]})"
+    return (
+        "<div class='card'>"
+        f"<div class='meta'>{html.escape(row['id'])} &middot; variant {html.escape(row['variant'])}</div>"
+        f"<div class='imgs'>{figures}</div>"
+        f"<pre>{html.escape(row['problem'])}</pre>"
+        f"<div>Answer: <span class='answer'>{html.escape(answer)}</span></div>"
+        f"{extra_html}"
+        f"<div class='meta'>margins: {html.escape(json.dumps(meta.get('margins', {})))}</div>"
+        "</div>"
+    )
+
+
+def write_preview(
+    dataset: Path, out_path: Path, per_task: int = 4, max_side: int = 384, tasks: list[str] | None = None
+) -> Path:
+    """Write an HTML page showing up to `per_task` samples of each task of a dataset folder (or of
+    one parquet file)."""
+    dataset = Path(dataset)
+    by_task = collect_samples(dataset, per_task, tasks)
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>spatial-ssrl preview</title>"
         f"<style>{CSS}</style></head><body><h1>spatial-ssrl dataset preview</h1>"
-        f"<p>Up to {per_task} samples per task from <code>{html.escape(label)}</code>.</p>"
+        f"<p>Up to {per_task} samples per task from <code>{html.escape(dataset.name)}</code>.</p>"
     ]
     for task in sorted(by_task):
         parts.append(f"<h2 id='{html.escape(task)}'>{html.escape(task)}</h2>")
-        for row in by_task[task]:
-            meta = json.loads(row["meta"])
-            options = json.loads(row["options"]) if row["options"] else {}
-            captions = [f"image {k + 1}" for k in range(len(row["images"]))]
-            if len(options) == len(row["images"]) - 1:  # candidate images: caption them by letter
-                captions[1:] = [f"option {letter}" for letter in options]
-            figures = "".join(
-                f"<figure><img alt='{cap}' src='{_thumb(im['bytes'], max_side if k == 0 else max_side // 2)}'>"
-                f"<figcaption>{cap}</figcaption></figure>"
-                for k, (im, cap) in enumerate(zip(row["images"], captions))
-            )
-            answer = row["answer"]
-            if answer in options and not options[answer].startswith("candidate"):
-                answer = f"{answer} ({options[answer]})"
-            parts.append(
-                "<div class='card'>"
-                f"<div class='meta'>{html.escape(row['id'])} &middot; variant {html.escape(row['variant'])}</div>"
-                f"<div class='imgs'>{figures}</div>"
-                f"<pre>{html.escape(row['problem'])}</pre>"
-                f"<div>Answer: <span class='answer'>{html.escape(answer)}</span></div>"
-                f"<div class='meta'>margins: {html.escape(json.dumps(meta.get('margins', {})))}</div>"
-                "</div>"
-            )
+        parts += [sample_card(row, max_side) for row in by_task[task]]
     parts.append("</body></html>")
     out_path.write_text("\n".join(parts), encoding="utf-8")
     return out_path

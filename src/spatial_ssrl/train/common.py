@@ -174,6 +174,17 @@ def load_datasets(data_args, config, kind: str):
     return files, train, eval_ds
 
 
+def use_caller_progress(trainer, callbacks: Sequence | None) -> None:
+    """A caller's `ProgressCallback` subclass (the demo's compact bar) replaces transformers' default bar or
+    printer, which would otherwise also print every log dict."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    if any(isinstance(cb, ProgressCallback) for cb in callbacks or []):
+        for cb in list(trainer.callback_handler.callbacks):
+            if type(cb) in (ProgressCallback, PrinterCallback):
+                trainer.remove_callback(cb)
+
+
 def cli_main(parser_types, run, argv=None, prog=None) -> int:
     """Shared entry point of `ssrl train sft|grpo`: parse, run, and turn setup errors into exit code 2."""
     try:

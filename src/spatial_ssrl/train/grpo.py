@@ -31,6 +31,7 @@ from spatial_ssrl.train.common import (
     peft_config,
     require_model,
     resolve_resume,
+    use_caller_progress,
 )
 from spatial_ssrl.train.metrics import MetricsCallback
 from spatial_ssrl.train.task_rewards import per_task_rewards
@@ -107,6 +108,7 @@ def build_grpo_trainer(data_args: DataArguments, config, model_args, callbacks: 
         peft_config=peft_config(model_args),
         callbacks=[MetricsCallback(config.output_dir, data_args.metrics_plots), *(callbacks or [])],
     )
+    use_caller_progress(trainer, callbacks)
     trainer.eval_temperature, trainer.eval_top_p = data_args.eval_temperature, data_args.eval_top_p
     return trainer
 

@@ -25,6 +25,7 @@ from spatial_ssrl.train.common import (
     peft_config,
     require_model,
     resolve_resume,
+    use_caller_progress,
 )
 from spatial_ssrl.train.metrics import MetricsCallback
 
@@ -41,7 +42,7 @@ def build_sft_trainer(data_args: DataArguments, config, model_args, callbacks: S
     limit = config.max_length
     check_prompt_length(prompt_rows(train), processor, limit, "max_length")
     config.model_init_kwargs = model_init_kwargs(model_args, config)
-    return SFTTrainer(
+    trainer = SFTTrainer(
         model=model,
         args=config,
         train_dataset=train,
@@ -50,6 +51,8 @@ def build_sft_trainer(data_args: DataArguments, config, model_args, callbacks: S
         peft_config=peft_config(model_args),
         callbacks=[MetricsCallback(config.output_dir, data_args.metrics_plots), *(callbacks or [])],
     )
+    use_caller_progress(trainer, callbacks)
+    return trainer
 
 
 def run_sft(data_args: DataArguments, config, model_args, callbacks: Sequence | None = None):

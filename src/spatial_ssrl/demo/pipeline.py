@@ -1,0 +1,426 @@
+"""`ssrl demo`: the whole method on one CPU in minutes, offline.
+
+    tiny model -> dataset -> cold-start SFT -> GRPO -> evaluation of the three models -> report
+
+Every stage is the library code a paper-scale run uses (the builder, `run_sft` / `run_grpo` over TRL, the
+evaluation runner); only the sizes are small and the model is a tiny random Qwen2.5-VL built on the spot, so
+nothing is downloaded. What to expect from it: the cold start teaches the answer format (format rate from ~0 to
+~1); accuracy stays near chance, since a 1.4M-parameter model trained for a few minutes cannot see depth. The
+demo shows the pipeline and its outputs, not the paper's gains.
+
+Layout of the output folder:
+
+    OUT/demo.json         settings and finished stages (a rerun skips them; interrupted stages resume)
+    OUT/model/            the tiny base model          OUT/dataset/   `ssrl generate` output
+    OUT/sft/              cold-start model + metrics   OUT/grpo/      GRPO model + metrics
+    OUT/eval/{base,cold_start,grpo}/   `ssrl eval` runs on the held-out test split; OUT/eval/compare/
+    OUT/report.html, report.md, report.json
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATE_FILE = "demo.json"
+MODELS = {"base": "model", "cold_start": "sft", "grpo": "grpo"}  # evaluated model -> its folder under OUT
+MODEL_NAMES = {"base": "base", "cold_start": "cold start", "grpo": "GRPO"}
+EVAL_BENCH = "pretext-test"
+
+
+class DemoError(RuntimeError):
+    """The demo cannot run or continue in this folder (the message says what to do)."""
+
+
+@dataclass
+class DemoConfig:
+    """Sizes of the demo run. The defaults take about 5 minutes on a 2-core CPU; `DemoConfig.quick` is seconds."""
+
+    out_dir: str = "outputs/demo"
+    seed: int = 0
+    # data: the bundled photos (RGB tasks) + synthetic RGB-D scenes (all five tasks)
+    scenes: int = 40
+    scene_size: tuple[int, int] = (192, 144)
+    per_task: int = 2  # samples per source and task
+    splits: dict[str, float] = field(default_factory=lambda: {"train": 0.7, "validation": 0.1, "test": 0.2})
+    # model: a random Qwen2.5-VL small enough to train on a CPU
+    arch: str = "qwen2_5_vl"
+    hidden: int = 256
+    layers: int = 2
+    # cold start: every train row (the paper: 4.4%; a random model needs them all to learn the format)
+    sft_epochs: float = 5.0
+    sft_learning_rate: float = 2e-3
+    # GRPO
+    grpo_steps: int = 60
+    grpo_learning_rate: float = 1e-5  # as configs/grpo/tiny-cpu.yaml
+    num_generations: int = 4
+    max_completion_length: int = 384
+    # evaluation on the held-out test split (greedy)
+    eval_max_new_tokens: int = 400
+    eval_batch_size: int = 16
+    eval_limit: int | None = None
+    gallery_per_task: int = 2
+
+    @classmethod
+    def quick(cls, out_dir: str, **overrides: Any) -> DemoConfig:
+        """A run of well under a minute (tests, smoke checks): same stages, tiny sizes."""
+        sizes: dict[str, Any] = dict(
+            scenes=12, scene_size=(128, 96), per_task=1, hidden=64, sft_epochs=1.0, grpo_steps=2,
+            max_completion_length=48, eval_max_new_tokens=48, eval_batch_size=8, gallery_per_task=1,
+            splits={"train": 0.6, "validation": 0.2, "test": 0.2},  # every split gets sources out of 16
+        )  # fmt: skip
+        return cls(out_dir=out_dir, **{**sizes, **overrides})
+
+    def settings(self) -> dict[str, Any]:
+        """Everything but the output folder, as it reads back from JSON (compared on a rerun)."""
+        values = asdict(self)
+        values.pop("out_dir")
+        return json.loads(json.dumps(values))
+
+
+@dataclass
+class Stage:
+    name: str
+    title: str
+    run: Callable[[DemoConfig, Path, dict], dict]  # (config, out dir, state) -> summary saved in demo.json
+    estimate: Callable[[DemoConfig, dict], float]  # seconds on a 2-core CPU
+    outputs: tuple[str, ...]  # what it writes under OUT: invalid once an earlier stage runs again
+
+
+# ---------------------------------------------------------------- stages
+
+
+def make_model(config: DemoConfig, out: Path, state: dict) -> dict:
+    from spatial_ssrl.train.tiny import build_tiny_model
+
+    folder = build_tiny_model(out / "model", config.arch, hidden=config.hidden, layers=config.layers, seed=config.seed)
+    info = json.loads((folder / "spatial_ssrl_tiny.json").read_text())
+    return {"path": "model", "arch": config.arch, "parameters": info["parameters"], "hidden": config.hidden}
+
+
+def make_dataset(config: DemoConfig, out: Path, state: dict) -> dict:
+    from spatial_ssrl.builder import BuildConfig, build
+    from spatial_ssrl.inputs import bundled_photos, synthetic
+
+    sources = bundled_photos() + synthetic(config.scenes, size=config.scene_size)
+    build_config = BuildConfig(
+        out_dir=out / "dataset",
+        seed=config.seed,
+        samples_per_task=config.per_task,
+        splits=dict(config.splits),
+        max_side=max(config.scene_size),  # the photos at the scenes' size: small images for a tiny model
+    )
+    stats = build(build_config, sources)
+    empty = [s for s in ("train", "validation", "test") if not stats["per_split"].get(s)]
+    if empty:
+        raise DemoError(
+            f"the {', '.join(empty)} split(s) got no samples with {len(sources)} sources: raise --scenes "
+            "(splits are assigned per source)"
+        )
+    return {
+        "path": "dataset",
+        "samples": stats["samples"],
+        "per_split": stats["per_split"],
+        "per_task": stats["per_task"],
+    }
+
+
+def _sft_steps(config: DemoConfig, state: dict) -> int:
+    train_rows = state.get("dataset", {}).get("summary", {}).get("per_split", {}).get("train")
+    if train_rows is None:  # before the dataset exists: its expected size
+        train_rows = config.splits.get("train", 0) * (config.scenes * 5 + 4 * 3) * config.per_task
+    return math.ceil(train_rows / 8) * math.ceil(config.sft_epochs)
+
+
+def _last(records: list[dict], key: str) -> float | None:
+    values = [r[key] for r in records if isinstance(r.get(key), (int, float))]
+    return values[-1] if values else None
+
+
+def _first(records: list[dict], key: str) -> float | None:
+    values = [r[key] for r in records if isinstance(r.get(key), (int, float))]
+    return values[0] if values else None
+
+
+def _drop_checkpoints(run_dir: Path) -> None:
+    """Checkpoints serve resuming an interrupted stage; once it is done the final model is all that is needed."""
+    for checkpoint in run_dir.glob("checkpoint-*"):
+        shutil.rmtree(checkpoint, ignore_errors=True)
+
+
+def train_cold_start(config: DemoConfig, out: Path, state: dict) -> dict:
+    from trl import ModelConfig, SFTConfig
+
+    from spatial_ssrl.demo.progress import compact_training_bar
+    from spatial_ssrl.train.args import DataArguments
+    from spatial_ssrl.train.metrics import read_metrics
+    from spatial_ssrl.train.sft import run_sft
+
+    data_args = DataArguments(train_file=str(out / "dataset"), coldstart_fraction=1.0)
+    sft_config = SFTConfig(
+        output_dir=str(out / "sft"),
+        use_cpu=True,
+        bf16=False,
+        gradient_checkpointing=False,
+        num_train_epochs=config.sft_epochs,
+        learning_rate=config.sft_learning_rate,
+        lr_scheduler_type="cosine",
+        warmup_steps=0.05,
+        per_device_train_batch_size=8,
+        per_device_eval_batch_size=8,
+        max_length=2048,
+        logging_steps=5,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        report_to="none",
+        disable_tqdm=False,
+        seed=config.seed,
+    )
+    model_args = ModelConfig(model_name_or_path=str(out / "model"), dtype="float32")
+    run_sft(data_args, sft_config, model_args, callbacks=[compact_training_bar("cold start")])
+    _drop_checkpoints(out / "sft")
+    records = read_metrics(out / "sft")
+    return {
+        "path": "sft",
+        "steps": max((r["step"] for r in records), default=0),
+        "first_loss": _first(records, "loss"),
+        "last_loss": _last(records, "loss"),
+        "last_eval_loss": _last(records, "eval_loss"),
+    }
+
+
+def train_grpo(config: DemoConfig, out: Path, state: dict) -> dict:
+    from trl import GRPOConfig, ModelConfig
+
+    from spatial_ssrl.demo.progress import compact_training_bar
+    from spatial_ssrl.train.args import DataArguments
+    from spatial_ssrl.train.grpo import run_grpo
+    from spatial_ssrl.train.metrics import read_metrics
+
+    half = max(1, config.grpo_steps // 2)
+    data_args = DataArguments(
+        train_file=str(out / "dataset"), max_eval_samples=8, eval_temperature=0.6, eval_top_p=0.95
+    )
+    grpo_config = GRPOConfig(
+        output_dir=str(out / "grpo"),
+        use_cpu=True,
+        bf16=False,
+        gradient_checkpointing=False,
+        num_generations=config.num_generations,
+        num_generations_eval=2,
+        temperature=1.0,
+        max_completion_length=config.max_completion_length,
+        per_device_train_batch_size=2 * config.num_generations,  # 2 prompts x their rollouts per step
+        per_device_eval_batch_size=8,
+        learning_rate=config.grpo_learning_rate,
+        beta=0.01,
+        reward_weights=[0.9, 0.1],
+        max_steps=config.grpo_steps,
+        logging_steps=1,
+        eval_strategy="steps",
+        eval_steps=half,
+        save_strategy="steps",
+        save_steps=half,
+        save_total_limit=1,
+        report_to="none",
+        disable_tqdm=False,
+        seed=config.seed,
+    )
+    model_args = ModelConfig(model_name_or_path=str(out / "sft"), dtype="float32")
+    run_grpo(data_args, grpo_config, model_args, callbacks=[compact_training_bar("GRPO")])
+    _drop_checkpoints(out / "grpo")
+    records = read_metrics(out / "grpo")
+    return {
+        "path": "grpo",
+        "steps": max((r["step"] for r in records), default=0),
+        "first_reward": _first(records, "reward"),
+        "last_reward": _last(records, "reward"),
+        "last_format": _last(records, "rewards/format_reward/mean"),
+    }
+
+
+def evaluate_models(config: DemoConfig, out: Path, state: dict) -> dict:
+    from spatial_ssrl.evaluate import TransformersBackend, compare, evaluate
+    from spatial_ssrl.evaluate.readers.pretext import read_pretext
+
+    bench = read_pretext(out / "dataset", "test", name=EVAL_BENCH)
+    if config.eval_limit is not None:
+        bench.items = bench.items[: config.eval_limit]
+    scores = {}
+    for key, folder in MODELS.items():
+        backend = TransformersBackend(
+            str(out / folder),
+            device_map=None,
+            dtype="float32",
+            batch_size=config.eval_batch_size,
+            max_new_tokens=config.eval_max_new_tokens,
+        )
+        results = evaluate([bench], backend, out / "eval" / key, mode="cot")
+        summary = results["benchmarks"][EVAL_BENCH]
+        scores[key] = {"accuracy": summary["accuracy"], "format": summary["format_rate"], "n": summary["n"]}
+    runs = [out / "eval" / key for key in MODELS]
+    compare(runs, names=[MODEL_NAMES[k] for k in MODELS], out_dir=out / "eval" / "compare")
+    return {"path": "eval", "items": len(bench.items), "scores": scores}
+
+
+def write_report_stage(config: DemoConfig, out: Path, state: dict) -> dict:
+    from spatial_ssrl.demo.report import write_report
+
+    paths = write_report(out)
+    return {"files": [p.name for p in paths]}
+
+
+def _estimate_eval(config: DemoConfig, state: dict) -> float:
+    items = config.splits.get("test", 0) * (config.scenes * 5 + 4 * 3) * config.per_task
+    items = state.get("dataset", {}).get("summary", {}).get("per_split", {}).get("test", items)
+    if config.eval_limit is not None:
+        items = min(items, config.eval_limit)
+    return len(MODELS) * (3 + items * config.eval_max_new_tokens * 0.0002 * config.hidden / 256)
+
+
+# Estimates: seconds measured on a 2-core CPU with the default sizes, scaled by the sizes that drive them.
+STAGES = [
+    Stage("model", "tiny base model", make_model, lambda c, s: 8.0, ("model",)),
+    Stage("dataset", "dataset", make_dataset, lambda c, s: 3 + 0.01 * (c.scenes + 4) * 5 * c.per_task, ("dataset",)),
+    Stage(
+        "sft",
+        "cold-start SFT",
+        train_cold_start,
+        lambda c, s: 10 + _sft_steps(c, s) * (0.1 + 0.4 * c.hidden / 256),
+        ("sft",),
+    ),
+    Stage(
+        "grpo",
+        "GRPO",
+        train_grpo,
+        lambda c, s: 10 + c.grpo_steps * 1.7 * c.max_completion_length / 384 * (0.3 + 0.7 * c.hidden / 256),
+        ("grpo",),
+    ),
+    Stage("evaluate", "evaluation of base, cold start and GRPO", evaluate_models, _estimate_eval, ("eval",)),
+    Stage("report", "report", write_report_stage, lambda c, s: 6.0, ("report.html", "report.md", "report.json")),
+]
+
+
+# ---------------------------------------------------------------- running
+
+
+def _remove(out: Path, names) -> None:
+    for name in names:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def _write_state(out: Path, state: dict) -> None:
+    tmp = out / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    os.replace(tmp, out / STATE_FILE)
+
+
+def _open_state(config: DemoConfig, out: Path, restart: bool) -> dict:
+    """The state of the run in `out`: new, or a previous run with the same settings (else DemoError)."""
+    path = out / STATE_FILE
+    if restart:
+        _remove(out, [name for stage in STAGES for name in stage.outputs] + [STATE_FILE])
+    if path.exists():
+        state = json.loads(path.read_text())
+        old, new = state.get("config", {}), config.settings()
+        if old != new:
+            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            raise DemoError(
+                f"{out} holds a demo run with other settings ({', '.join(changed)}): rerun with the same settings "
+                "to resume it, pass --restart to replace it, or choose another folder"
+            )
+        return state
+    if out.exists() and any(out.iterdir()):
+        raise DemoError(f"{out} exists and is not a demo folder (no {STATE_FILE}): choose an empty or new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    state = {"config": config.settings(), "stages": {}}
+    _write_state(out, state)
+    return state
+
+
+@contextlib.contextmanager
+def quiet_libraries():
+    """Library deprecation notices and per-map progress bars would drown the stage lines; errors still show."""
+    import warnings
+
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    bars = datasets.is_progress_bar_enabled()
+    hf_bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # weight loading / saving bars
+    datasets.disable_progress_bars()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if hf_bars:
+            hf_logging.enable_progress_bar()
+        if bars:
+            datasets.enable_progress_bars()
+
+
+def _summary_line(summary: dict) -> str:
+    keys = ("samples", "parameters", "steps", "last_loss", "last_reward", "items")
+    shown = {k: summary[k] for k in keys if summary.get(k) is not None}
+    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
+
+
+def run_demo(config: DemoConfig, restart: bool = False, stream=None) -> dict:
+    """Run (or resume) the demo in `config.out_dir`; returns the report's data (report.json)."""
+    from spatial_ssrl.demo.progress import StageProgress
+
+    out = Path(config.out_dir)
+    state = _open_state(config, out, restart)
+    done = state["stages"]
+    progress = StageProgress(
+        [s.title for s in STAGES], [0.0 if s.name in done else s.estimate(config, done) for s in STAGES], stream
+    )
+    with quiet_libraries():
+        for k, stage in enumerate(STAGES):
+            if stage.name in done:
+                progress.skip(k, done[stage.name]["seconds"])
+                continue
+            # Later stages' outputs (an evaluation cache of a model about to be retrained) would be stale.
+            for later in STAGES[k + 1 :]:
+                done.pop(later.name, None)
+                _remove(out, later.outputs)
+            _write_state(out, state)
+            t0 = progress.start(k)
+            summary = stage.run(config, out, done)
+            seconds = progress.finish(k, t0, _summary_line(summary))
+            done[stage.name] = {"title": stage.title, "seconds": round(seconds, 2), "summary": summary}
+            _write_state(out, state)
+            for later in range(k + 1, len(STAGES)):  # sizes known now (e.g. training rows) refine the estimates
+                if STAGES[later].name not in done:
+                    progress.set_estimate(later, STAGES[later].estimate(config, done))
+    return json.loads((out / "report.json").read_text())
+
+
+def config_from_args(out_dir: str, quick: bool = False, **overrides: Any) -> DemoConfig:
+    """A DemoConfig for the command line: the defaults (or `quick`) with the given fields replaced."""
+    names = {f.name for f in dataclasses.fields(DemoConfig)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise ValueError(f"unknown demo settings: {sorted(unknown)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return DemoConfig.quick(out_dir, **overrides) if quick else DemoConfig(out_dir=out_dir, **overrides)
