@@ -245,8 +245,9 @@ def _reasons(rejections: dict[str, int]) -> str:
 
 EXPECTATION = (
     "A tiny random model (Qwen2.5-VL architecture) trained for minutes on a CPU: expect the cold start to teach "
-    "the answer format (think, then a boxed answer) and accuracy to stay near chance. The demo runs every stage "
-    "of the method on real code paths; the paper's gains need the 3B/7B models and GPUs (docs/paper_scale.md)."
+    "the answer format (think, then a boxed answer) and accuracy to stay near chance; a few dozen GRPO steps move "
+    "a few answers either way. The demo runs every stage of the method on real code paths; the paper's gains need "
+    "the 3B/7B models and GPUs (docs/paper_scale.md)."
 )
 
 
