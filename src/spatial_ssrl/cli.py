@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="the whole pipeline on bundled data with a tiny offline model: generate, cold-start SFT, GRPO, "
-        "evaluate, report (about 5 minutes on 2 CPU cores)",
+        "evaluate, report (about 4 minutes on 2 CPU cores)",
     )
     demo.add_argument("out", nargs="?", default="outputs/demo", help="output folder (default outputs/demo)")
     demo.add_argument("--quick", action="store_true", help="tiny sizes: the same stages in well under a minute")
