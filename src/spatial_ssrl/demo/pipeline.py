@@ -345,7 +345,10 @@ def _open_state(config: DemoConfig, out: Path, restart: bool) -> dict:
             )
         return state
     if out.exists() and any(out.iterdir()):
-        raise DemoError(f"{out} exists and is not a demo folder (no {STATE_FILE}): choose an empty or new folder")
+        raise DemoError(
+            f"{out} exists and is not a demo folder (no {STATE_FILE}): remove it, or pass another folder "
+            "(ssrl demo OTHER_DIR)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     state = {"config": config.settings(), "stages": {}}
     _write_state(out, state)
