@@ -140,20 +140,24 @@ def _sft_steps(config: DemoConfig, state: dict) -> int:
     return math.ceil(train_rows / 8) * math.ceil(config.sft_epochs)
 
 
-def _last(records: list[dict], key: str) -> float | None:
-    values = [r[key] for r in records if isinstance(r.get(key), (int, float))]
-    return values[-1] if values else None
+def _series(records: list[dict], key: str) -> list[float]:
+    return [r[key] for r in records if isinstance(r.get(key), (int, float))]
 
 
-def _first(records: list[dict], key: str) -> float | None:
-    values = [r[key] for r in records if isinstance(r.get(key), (int, float))]
-    return values[0] if values else None
+def _finish_training(out: Path, run: str, metrics: dict[str, str]) -> dict:
+    """Drop the run's checkpoints (they serve resuming an interrupted stage; the final model is saved) and
+    summarise it: steps, and the first and last value of each metric (name -> metrics.jsonl key)."""
+    from spatial_ssrl.train.metrics import read_metrics
 
-
-def _drop_checkpoints(run_dir: Path) -> None:
-    """Checkpoints serve resuming an interrupted stage; once it is done the final model is all that is needed."""
-    for checkpoint in run_dir.glob("checkpoint-*"):
+    for checkpoint in (out / run).glob("checkpoint-*"):
         shutil.rmtree(checkpoint, ignore_errors=True)
+    records = read_metrics(out / run)
+    summary: dict[str, Any] = {"path": run, "steps": max((r["step"] for r in records), default=0)}
+    for name, key in metrics.items():
+        values = _series(records, key)
+        summary[f"first_{name}"] = values[0] if values else None
+        summary[f"last_{name}"] = values[-1] if values else None
+    return summary
 
 
 def _cpu_run(config: DemoConfig, output_dir: Path) -> dict[str, Any]:
@@ -176,7 +180,6 @@ def train_cold_start(config: DemoConfig, out: Path, state: dict) -> dict:
 
     from spatial_ssrl.demo.progress import compact_training_bar
     from spatial_ssrl.train.args import DataArguments
-    from spatial_ssrl.train.metrics import read_metrics
     from spatial_ssrl.train.sft import run_sft
 
     data_args = DataArguments(train_file=str(out / "dataset"), coldstart_fraction=1.0)
@@ -195,15 +198,7 @@ def train_cold_start(config: DemoConfig, out: Path, state: dict) -> dict:
     )
     model_args = ModelConfig(model_name_or_path=str(out / "model"), dtype="float32")
     run_sft(data_args, sft_config, model_args, callbacks=[compact_training_bar("cold start")])
-    _drop_checkpoints(out / "sft")
-    records = read_metrics(out / "sft")
-    return {
-        "path": "sft",
-        "steps": max((r["step"] for r in records), default=0),
-        "first_loss": _first(records, "loss"),
-        "last_loss": _last(records, "loss"),
-        "last_eval_loss": _last(records, "eval_loss"),
-    }
+    return _finish_training(out, "sft", {"loss": "loss", "eval_loss": "eval_loss"})
 
 
 def train_grpo(config: DemoConfig, out: Path, state: dict) -> dict:
@@ -212,7 +207,6 @@ def train_grpo(config: DemoConfig, out: Path, state: dict) -> dict:
     from spatial_ssrl.demo.progress import compact_training_bar
     from spatial_ssrl.train.args import DataArguments
     from spatial_ssrl.train.grpo import run_grpo
-    from spatial_ssrl.train.metrics import read_metrics
 
     half = max(1, config.grpo_steps // 2)
     data_args = DataArguments(
@@ -238,15 +232,7 @@ def train_grpo(config: DemoConfig, out: Path, state: dict) -> dict:
     )
     model_args = ModelConfig(model_name_or_path=str(out / "sft"), dtype="float32")
     run_grpo(data_args, grpo_config, model_args, callbacks=[compact_training_bar("GRPO")])
-    _drop_checkpoints(out / "grpo")
-    records = read_metrics(out / "grpo")
-    return {
-        "path": "grpo",
-        "steps": max((r["step"] for r in records), default=0),
-        "first_reward": _first(records, "reward"),
-        "last_reward": _last(records, "reward"),
-        "last_format": _last(records, "rewards/format_reward/mean"),
-    }
+    return _finish_training(out, "grpo", {"reward": "reward", "format": "rewards/format_reward/mean"})
 
 
 def evaluate_models(config: DemoConfig, out: Path, state: dict) -> dict:
