@@ -23,6 +23,7 @@ from spatial_ssrl.preview import CSS as PREVIEW_CSS
 from spatial_ssrl.preview import sample_card
 from spatial_ssrl.schema import SPLITS, read_rows
 
+CHART = "eval/compare/per_task.png"  # accuracy and format per task, drawn by write_report
 SFT_CURVES = ["loss", "token_accuracy"]
 GRPO_CURVES = ["reward", "format", "accuracy", "completion_length"]
 OUTPUTS = [
@@ -76,14 +77,9 @@ def _comparison(out: Path) -> dict[str, Any]:
 
 
 def _training(out: Path, state: dict) -> dict[str, Any]:
-    from spatial_ssrl.train.metrics import read_metrics
-
     training = {}
     for run, curves in (("sft", SFT_CURVES), ("grpo", GRPO_CURVES)):
         summary = dict(state["stages"].get(run, {}).get("summary", {}))
-        records = read_metrics(out / run) if (out / run / "metrics.jsonl").exists() else []
-        evals = [r for r in records if any(k.startswith("eval_") for k in r)]
-        summary["validations"] = len(evals)
         summary["curves"] = [f"{run}/plots/{c}.png" for c in curves if (out / run / "plots" / f"{c}.png").exists()]
         training[run] = summary
     return training
@@ -389,7 +385,7 @@ def to_html(report: dict[str, Any], out: Path) -> str:
     stage_rows = [[s["title"], f"{s['seconds']:.1f}"] for s in report["stages"]]
     stage_rows.append(["total", f"{report['total_seconds']:.1f}"])
     model = report.get("model", {})
-    chart = results_chart(report, out / "eval" / "compare" / "per_task.png")
+    chart = out / CHART
     sections = [
         f"<h1>{_esc(report['title'])}</h1>",
         f"<p class='meta'>{_esc(report['created'])} &middot; {report['total_seconds']:.0f} s &middot; "
@@ -402,7 +398,7 @@ def to_html(report: dict[str, Any], out: Path) -> str:
         "model and the GRPO model to the test split's questions, scored with the training rewards: accuracy = "
         "the boxed answer is right, format = think then one boxed answer (%).</p>",
         _comparison_html(report),
-        _curves_html(out, [str(chart.relative_to(out))], wide=True),
+        _curves_html(out, [CHART], wide=True) if chart.exists() else "",
         "<h2 id='training'>Training</h2>",
         f"<h3>Cold-start SFT</h3><p>{sft.get('steps')} steps on every train row with a response written from the "
         f"construction; loss {_num(sft.get('first_loss'))} &rarr; {_num(sft.get('last_loss'))}, last validation "
@@ -435,6 +431,7 @@ def write_report(out: str | Path) -> list[Path]:
     """Write report.html, report.md and report.json into the demo folder `out`; returns the three paths."""
     out = Path(out)
     report = collect(out)
+    results_chart(report, out / CHART)
     paths = [out / "report.html", out / "report.md", out / "report.json"]
     paths[0].write_text(to_html(report, out), encoding="utf-8")
     paths[1].write_text(to_markdown(report), encoding="utf-8")

@@ -148,6 +148,16 @@ def announce_resume(trainer, checkpoint: str | None) -> None:
     trainer.accelerator.print(f"Resuming from {checkpoint} (global step {step}).")
 
 
+def train_and_save(trainer, config, auto_resume: bool = True):
+    """Train (from the checkpoint `resolve_resume` picks, if any) and save the final model to output_dir."""
+    checkpoint = resolve_resume(config, auto_resume)
+    announce_resume(trainer, checkpoint)
+    trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(config.output_dir)
+    trainer.accelerator.print(f"Model saved to {config.output_dir}.")
+    return trainer
+
+
 def load_datasets(data_args, config, kind: str):
     """Prepare (export if needed) and load the train and validation splits for `kind` ("sft" or "grpo"),
     on the main process first; returns (files, train, eval_or_None) with clear errors for empty data."""

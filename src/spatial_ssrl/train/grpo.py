@@ -23,14 +23,13 @@ from spatial_ssrl.train.checks import (
     prompt_rows,
 )
 from spatial_ssrl.train.common import (
-    announce_resume,
     cli_main,
     load_datasets,
     load_processor,
     model_init_kwargs,
     peft_config,
     require_model,
-    resolve_resume,
+    train_and_save,
     use_caller_progress,
 )
 from spatial_ssrl.train.metrics import MetricsCallback
@@ -116,12 +115,7 @@ def build_grpo_trainer(data_args: DataArguments, config, model_args, callbacks: 
 def run_grpo(data_args: DataArguments, config, model_args, callbacks: Sequence | None = None):
     """Train (resuming if there is a checkpoint) and save to output_dir; returns the trainer."""
     trainer = build_grpo_trainer(data_args, config, model_args, callbacks)
-    checkpoint = resolve_resume(config, data_args.auto_resume)
-    announce_resume(trainer, checkpoint)
-    trainer.train(resume_from_checkpoint=checkpoint)
-    trainer.save_model(config.output_dir)
-    trainer.accelerator.print(f"Model saved to {config.output_dir}.")
-    return trainer
+    return train_and_save(trainer, config, data_args.auto_resume)
 
 
 def make_parser_types():

@@ -17,14 +17,13 @@ from pathlib import Path
 from spatial_ssrl.train.args import DataArguments
 from spatial_ssrl.train.checks import check_hardware, check_prompt_length, prompt_rows
 from spatial_ssrl.train.common import (
-    announce_resume,
     cli_main,
     load_datasets,
     load_processor,
     model_init_kwargs,
     peft_config,
     require_model,
-    resolve_resume,
+    train_and_save,
     use_caller_progress,
 )
 from spatial_ssrl.train.metrics import MetricsCallback
@@ -58,11 +57,7 @@ def build_sft_trainer(data_args: DataArguments, config, model_args, callbacks: S
 def run_sft(data_args: DataArguments, config, model_args, callbacks: Sequence | None = None):
     """Train (resuming if there is a checkpoint), save to output_dir, merge the LoRA if asked; returns the trainer."""
     trainer = build_sft_trainer(data_args, config, model_args, callbacks)
-    checkpoint = resolve_resume(config, data_args.auto_resume)
-    announce_resume(trainer, checkpoint)
-    trainer.train(resume_from_checkpoint=checkpoint)
-    trainer.save_model(config.output_dir)
-    trainer.accelerator.print(f"Model saved to {config.output_dir}.")
+    train_and_save(trainer, config, data_args.auto_resume)
     if data_args.merge_lora:
         if not model_args.use_peft:
             trainer.accelerator.print("merge_lora ignored: use_peft is off, the output is already a full model.")
