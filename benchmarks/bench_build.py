@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from spatial_ssrl.synthetic import make_scene
+from spatial_ssrl.sources.synthetic import make_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,8 +59,8 @@ def tree_rss(pid: int) -> int:
 def run(manifest: Path, out: Path, total: int, workers: int) -> dict:
     code = (
         "import sys, json; from pathlib import Path\n"
-        "from spatial_ssrl.builder import BuildConfig, build\n"
-        "from spatial_ssrl.inputs import read_manifest\n"
+        "from spatial_ssrl.dataset.builder import BuildConfig, build\n"
+        "from spatial_ssrl.sources.discover import read_manifest\n"
         f"refs = read_manifest(Path({str(manifest)!r}), Path({str(manifest.parent)!r}))\n"
         f"stats = build(BuildConfig(Path({str(out)!r}), total={total}, workers={workers}, preview=False), refs)\n"
         "print(json.dumps(stats))\n"

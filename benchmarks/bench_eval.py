@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 
 from spatial_ssrl.evaluate.backends import TransformersBackend
-from spatial_ssrl.evaluate.fixtures import image_bytes
 from spatial_ssrl.evaluate.items import EvalItem
 from spatial_ssrl.train.tiny import build_tiny_model
+from tests.fixtures.benchmarks import image_bytes
 
 SIZES = [(64, 48), (96, 72), (112, 84), (128, 96)]
 

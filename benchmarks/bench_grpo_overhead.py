@@ -77,9 +77,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from spatial_ssrl.builder import BuildConfig, build
+    from spatial_ssrl.dataset.builder import BuildConfig, build
     from spatial_ssrl.export import export
-    from spatial_ssrl.inputs import bundled_photos, synthetic
+    from spatial_ssrl.sources.discover import bundled_photos, synthetic
     from spatial_ssrl.train.tiny import build_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,9 +19,9 @@ import numpy as np
 from PIL import Image
 
 from spatial_ssrl import Rejection, get_task, list_tasks, run_task
-from spatial_ssrl.io import load_source
-from spatial_ssrl.schema import encode_image
-from spatial_ssrl.synthetic import make_scene
+from spatial_ssrl.dataset.schema import encode_image
+from spatial_ssrl.sources import load_source
+from spatial_ssrl.sources.synthetic import make_scene
 
 SIZES = [(640, 480), (1600, 1064)]
 

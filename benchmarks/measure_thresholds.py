@@ -24,11 +24,11 @@ import numpy as np
 from PIL import Image
 
 from spatial_ssrl import Rejection, Source, run_task
-from spatial_ssrl.inputs import bundled_photos
-from spatial_ssrl.pixels import model_scale_gray, structure_diff, texture_std
-from spatial_ssrl.schema import encode_image
-from spatial_ssrl.synthetic import SyntheticScene, make_scene
-from spatial_ssrl.tasks.common import grid_boxes, usable_tiles
+from spatial_ssrl.dataset.schema import encode_image
+from spatial_ssrl.sources.discover import bundled_photos
+from spatial_ssrl.sources.synthetic import SyntheticScene, make_scene
+from spatial_ssrl.tasks._pixels import model_scale_gray, structure_diff, texture_std
+from spatial_ssrl.tasks._regions import grid_boxes, usable_tiles
 from spatial_ssrl.tasks.crop import DISTRACTOR_KINDS, CropParams, _distractor
 from spatial_ssrl.tasks.depth_order import DepthOrderParams
 from spatial_ssrl.tasks.flip import FlipParams
@@ -775,7 +775,7 @@ def main(argv: list[str] | None = None) -> None:
         "Sources: "
         + ", ".join(f"{name}: {len(groups[name])}" for name in RGB_GROUPS + WALL_GROUPS)
         + f". Synthetic scenes are `make_scene(seed, {W}, {H})` for seeds 0..{cfg.n_scenes - 1}. "
-        "All differences are grey levels (0-255) at the 64-px model scale of `spatial_ssrl.pixels`.\n"
+        "All differences are grey levels (0-255) at the 64-px model scale of `spatial_ssrl.tasks._pixels`.\n"
     )
     for section in (section_flip, section_shuffle, section_crop, section_depth, section_position):
         t0 = time.perf_counter()

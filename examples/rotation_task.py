@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatial_ssrl import Rejection, Sample, Source, register_task
-from spatial_ssrl.pixels import model_scale_gray
+from spatial_ssrl.tasks._pixels import model_scale_gray
 
 ANGLES = {"A": 90, "B": 180, "C": 270}
 

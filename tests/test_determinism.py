@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 
 from spatial_ssrl import Rejection, Source, derive_rng, list_tasks, run_task
-from spatial_ssrl.schema import encode_image
-from spatial_ssrl.synthetic import make_scene
-from tests.conftest import textured_image
+from spatial_ssrl.dataset.schema import encode_image
+from spatial_ssrl.sources.synthetic import make_scene
+from tests.fixtures.images import textured_image
 
 # Upper 0.1% points of the chi-square distribution (df -> value): a fair generator fails 1 in 1000.
 CHI2_999 = {3: 16.27, 5: 20.52, 7: 24.32}

@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from spatial_ssrl.evaluate.fixtures import (
+from spatial_ssrl.evaluate.items import BenchmarkFormatError
+from spatial_ssrl.evaluate.readers import load_benchmark, parse_spec, read_tsv, read_whatsup
+from tests.fixtures.benchmarks import (
     b64,
     image_bytes,
     tsv_rows,
@@ -17,8 +19,6 @@ from spatial_ssrl.evaluate.fixtures import (
     write_vsibench_fixture,
     write_whatsup_fixture,
 )
-from spatial_ssrl.evaluate.items import BenchmarkFormatError
-from spatial_ssrl.evaluate.readers import load_benchmark, parse_spec, read_tsv, read_whatsup
 
 
 def test_tsv_counts_kinds_and_images(tmp_path):
@@ -170,9 +170,9 @@ def test_vsibench_errors_name_the_record(tmp_path):
 
 
 def test_pretext_split(tmp_path):
-    from spatial_ssrl.builder import BuildConfig, build
-    from spatial_ssrl.inputs import synthetic
-    from spatial_ssrl.schema import read_rows
+    from spatial_ssrl.dataset.builder import BuildConfig, build
+    from spatial_ssrl.dataset.schema import read_rows
+    from spatial_ssrl.sources.discover import synthetic
 
     config = BuildConfig(
         tmp_path / "ds", samples_per_task=1, splits={"train": 0.5, "validation": 0.5, "test": 0.0}, preview=False

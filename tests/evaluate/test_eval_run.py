@@ -7,15 +7,15 @@ import json
 import pytest
 
 from spatial_ssrl.evaluate.backends import TransformersBackend, plan_batches
-from spatial_ssrl.evaluate.fixtures import (
+from spatial_ssrl.evaluate.items import EvalItem
+from spatial_ssrl.evaluate.readers import load_benchmark
+from spatial_ssrl.evaluate.runner import RunMismatch, evaluate, load_cache
+from tests.fixtures.benchmarks import (
     write_tsv_fixture,
     write_viewspatial_fixture,
     write_vsibench_fixture,
     write_whatsup_fixture,
 )
-from spatial_ssrl.evaluate.items import EvalItem
-from spatial_ssrl.evaluate.readers import load_benchmark
-from spatial_ssrl.evaluate.runner import RunMismatch, evaluate, load_cache
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -154,8 +154,8 @@ def test_mismatched_rerun_is_refused(benches, tmp_path):
 
 
 def test_pretext_benchmark_with_fake_answers(tmp_path):
-    from spatial_ssrl.builder import BuildConfig, build
-    from spatial_ssrl.inputs import synthetic
+    from spatial_ssrl.dataset.builder import BuildConfig, build
+    from spatial_ssrl.sources.discover import synthetic
 
     config = BuildConfig(
         tmp_path / "ds", samples_per_task=1, splits={"train": 0.5, "validation": 0.5, "test": 0.0}, preview=False

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from spatial_ssrl import Source, run_task
 from spatial_ssrl.rewards import RewardConfig, accuracy_reward, format_reward, normalize_answer, score
-from spatial_ssrl.synthetic import make_scene
+from spatial_ssrl.sources.synthetic import make_scene
 
 POSITION = {"A": "Front", "B": "Left", "C": "Back", "D": "Right"}
 CROP = {k: f"candidate patch {k}" for k in "ABCD"}

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spatial_ssrl import Rejection, Source, run_task
-from tests.conftest import textured_image
+from tests.fixtures.images import textured_image
 
 
 def _hole(damaged):

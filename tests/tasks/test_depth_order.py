@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spatial_ssrl import Rejection, Source, run_task
-from spatial_ssrl.sample import SourceError
-from spatial_ssrl.synthetic import make_scene
-from tests.conftest import textured_image
+from spatial_ssrl.engine.sample import SourceError
+from spatial_ssrl.sources.synthetic import make_scene
+from tests.fixtures.images import textured_image
 
 
 def _box(a, box):

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spatial_ssrl import Rejection, Source, run_task
-from spatial_ssrl.synthetic import make_scene
+from spatial_ssrl.sources.synthetic import make_scene
 
 # Facing phrase in the question -> (forward, right) as (x, z): written here independently of the task.
 RULES = {

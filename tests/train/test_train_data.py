@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spatial_ssrl.cli import main as ssrl
-from spatial_ssrl.export.common import DEFAULT_FORMAT_PROMPT
+from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT
 from spatial_ssrl.train.args import DataArguments
 from spatial_ssrl.train.data import load_split, prepare_files, replace_format_prompt
 

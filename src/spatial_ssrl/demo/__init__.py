@@ -7,6 +7,7 @@
 Stages and output layout: spatial_ssrl.demo.pipeline; the report: spatial_ssrl.demo.report.
 """
 
-from spatial_ssrl.demo.pipeline import DemoConfig, DemoError, run_demo
+from spatial_ssrl.demo.config import DemoConfig, DemoError
+from spatial_ssrl.demo.pipeline import run_demo
 
 __all__ = ["DemoConfig", "DemoError", "run_demo"]

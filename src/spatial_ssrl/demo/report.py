@@ -18,10 +18,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from spatial_ssrl.demo.pipeline import EVAL_BENCH, MODEL_NAMES, MODELS, STATE_FILE
-from spatial_ssrl.preview import CSS as PREVIEW_CSS
-from spatial_ssrl.preview import sample_card
-from spatial_ssrl.schema import SPLITS, read_rows
+from spatial_ssrl.dataset.preview import CSS as PREVIEW_CSS
+from spatial_ssrl.dataset.preview import sample_card
+from spatial_ssrl.dataset.schema import SPLITS, read_rows
+from spatial_ssrl.demo.config import EVAL_BENCH, MODEL_NAMES, MODELS, STATE_FILE
 
 CHART = "eval/compare/per_task.png"  # accuracy and format per task, drawn by write_report
 SFT_CURVES = ["loss", "token_accuracy"]
@@ -39,7 +39,8 @@ OUTPUTS = [
 ]
 
 
-def pct(value: float | None) -> float | None:
+def to_percent(value: float | None) -> float | None:
+    """A fraction as a percentage rounded to 0.1 (None stays None)."""
     return None if value is None else round(100 * value, 1)
 
 
@@ -69,8 +70,8 @@ def _comparison(out: Path) -> dict[str, Any]:
             {
                 "task": task,
                 "n": next(b.get("n") for b in blocks.values()),
-                "accuracy": {k: pct(b.get("accuracy")) for k, b in blocks.items()},
-                "format": {k: pct(b.get("format_rate")) for k, b in blocks.items()},
+                "accuracy": {k: to_percent(b.get("accuracy")) for k, b in blocks.items()},
+                "format": {k: to_percent(b.get("format_rate")) for k, b in blocks.items()},
             }
         )
     return {"benchmark": EVAL_BENCH, "split": "test", "rows": rows}

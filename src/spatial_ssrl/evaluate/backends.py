@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -230,3 +231,65 @@ class OpenAIBackend:
             return [self._post(b) for b in bodies]
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             return list(pool.map(self._post, bodies))
+
+
+BACKENDS = ("transformers", "openai")
+DEFAULT_MAX_NEW_TOKENS = {"cot": 2048, "direct": 128}  # reasoning needs room; a bare answer does not
+
+
+class BackendSetupError(ValueError):
+    """Backend options that do not fit together (the message says what is missing)."""
+
+
+def make_backend(
+    kind: str,
+    *,
+    model: str | None = None,
+    mode: str = "cot",
+    max_new_tokens: int | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    batch_size: int = 8,
+    max_pixels: int | None = None,
+    base_url: str | None = None,
+    served_model: str | None = None,
+    api_key: str | None = None,
+    workers: int = 8,
+    temperature: float = 0.0,
+) -> TransformersBackend | OpenAIBackend:
+    """The backend `kind` ("transformers" or "openai"), its options checked.
+
+    Args:
+        kind: "transformers" (a local or hub model) or "openai" (an OpenAI-compatible server).
+        model: hub id or folder (transformers); the served name if `served_model` is not given (openai).
+        mode: "cot" or "direct"; sets the default `max_new_tokens` (DEFAULT_MAX_NEW_TOKENS).
+        device: "cpu", "auto" (all visible GPUs, else the CPU) or a device such as "cuda:0" (transformers).
+        api_key: default `$OPENAI_API_KEY` (openai).
+
+    Raises:
+        BackendSetupError: an unknown kind, or a required option missing.
+    """
+    tokens = max_new_tokens or DEFAULT_MAX_NEW_TOKENS[mode]
+    if kind == "openai":
+        if not base_url or not (served_model or model):
+            raise BackendSetupError("--backend openai needs --base-url and --served-model (or --model)")
+        return OpenAIBackend(
+            base_url,
+            served_model or model,
+            api_key=api_key or os.environ.get("OPENAI_API_KEY"),
+            max_workers=workers,
+            max_new_tokens=tokens,
+            temperature=temperature,
+        )
+    if kind != "transformers":
+        raise BackendSetupError(f"backend must be one of {BACKENDS}, got {kind!r}")
+    if not model:
+        raise BackendSetupError("--model is required with the transformers backend")
+    return TransformersBackend(
+        model,
+        device_map=None if device == "cpu" else device,  # None: plain load on the CPU, no accelerate placement
+        dtype=dtype,
+        batch_size=batch_size,
+        max_new_tokens=tokens,
+        max_pixels=max_pixels,
+    )

@@ -11,8 +11,8 @@ TRL exporter's helper, so placeholders become image parts exactly as in training
 
 from __future__ import annotations
 
+from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT, IMAGE
 from spatial_ssrl.evaluate.items import EvalItem
-from spatial_ssrl.export.common import DEFAULT_FORMAT_PROMPT, IMAGE
 from spatial_ssrl.export.trl import user_message
 
 MODES = ("cot", "direct")

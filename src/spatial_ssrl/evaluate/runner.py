@@ -159,7 +159,8 @@ def score_benchmark(bench: Benchmark, predictions: dict[str, str]) -> tuple[list
     return records, summary
 
 
-def pct(value: float | None) -> str:
+def percent_text(value: float | None) -> str:
+    """A fraction as a percentage with two decimals for tables ("—" for None)."""
     return "—" if value is None else f"{100 * value:.2f}"
 
 
@@ -167,8 +168,9 @@ def benchmark_markdown(name: str, summary: dict[str, Any]) -> str:
     lines = [
         f"### {name}",
         "",
-        f"score **{pct(summary['score'])}** ({summary['aggregate']}), accuracy {pct(summary['accuracy'])}, "
-        f"format {pct(summary['format_rate'])}, n = {summary['n']}",
+        f"score **{percent_text(summary['score'])}** ({summary['aggregate']}), "
+        f"accuracy {percent_text(summary['accuracy'])}, "
+        f"format {percent_text(summary['format_rate'])}, n = {summary['n']}",
         "",
     ]
     for title, table in (("category", summary["by_category"]), ("subcategory", summary["by_subcategory"])):
@@ -176,7 +178,8 @@ def benchmark_markdown(name: str, summary: dict[str, Any]) -> str:
             continue
         lines += [f"| {title} | n | score | format |", "|---|---:|---:|---:|"]
         lines += [
-            f"| {k or '(none)'} | {v['n']} | {pct(v['score'])} | {pct(v['format_rate'])} |" for k, v in table.items()
+            f"| {k or '(none)'} | {v['n']} | {percent_text(v['score'])} | {percent_text(v['format_rate'])} |"
+            for k, v in table.items()
         ]
         lines.append("")
     return "\n".join(lines)
@@ -187,7 +190,7 @@ def results_markdown(results: dict[str, Any]) -> str:
     lines = [f"# Results: {run.get('model', '?')} ({run.get('mode', '?')} prompts)", ""]
     lines += ["| benchmark | n | score | format |", "|---|---:|---:|---:|"]
     for name, s in results["benchmarks"].items():
-        lines.append(f"| {name} | {s['n']} | {pct(s['score'])} | {pct(s['format_rate'])} |")
+        lines.append(f"| {name} | {s['n']} | {percent_text(s['score'])} | {percent_text(s['format_rate'])} |")
     lines.append("")
     lines += [benchmark_markdown(name, s) for name, s in results["benchmarks"].items()]
     return "\n".join(lines)

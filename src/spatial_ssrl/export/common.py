@@ -18,16 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spatial_ssrl.schema import HF_FEATURES, IMAGE_STRUCT, read_rows, shard_paths
-
-IMAGE = "<image>"
-
-# Our own wording of the output contract the reward checks (SPEC section 1): reasoning in a think
-# block, then the final answer in a box.
-DEFAULT_FORMAT_PROMPT = (
-    "Work through the question step by step and write that reasoning between <think> and </think>. "
-    "After </think>, give only the final answer inside \\boxed{}."
-)
+from spatial_ssrl.contract import IMAGE
+from spatial_ssrl.dataset.schema import HF_FEATURES, IMAGE_STRUCT, read_rows, shard_paths
 
 # Hugging Face `datasets` reads this schema metadata and decodes a list<struct<bytes, path>> column
 # as a list of images; columns not named here get their type from Arrow.
@@ -40,15 +32,6 @@ CONTENT_PART = pa.struct([("type", pa.string()), ("text", pa.string())])
 # (small row groups also keep `datasets` streaming light).
 ROW_GROUP_ROWS = 256
 ROW_GROUP_BYTES = 32 << 20
-
-
-def resolve_format_prompt(format_prompt: str | None) -> str:
-    """None -> the default instruction; "" -> no instruction; anything else as given."""
-    return DEFAULT_FORMAT_PROMPT if format_prompt is None else format_prompt
-
-
-def with_format_prompt(text: str, format_prompt: str) -> str:
-    return f"{text.rstrip()}\n{format_prompt}" if format_prompt else text
 
 
 def hf_schema(fields: list[tuple[str, pa.DataType]], image_columns: tuple[str, ...] = ("images",)) -> pa.Schema:
@@ -72,32 +55,6 @@ def check_placeholders(row: dict) -> None:
     n_ph, n_img = row["problem"].count(IMAGE), len(row["images"])
     if n_ph != n_img:
         raise ValueError(f"{row['id']}: {n_ph} {IMAGE} placeholders for {n_img} images")
-
-
-def image_parts(text: str, n_images: int) -> list[dict[str, Any]]:
-    """Structured chat content: each `<image>` placeholder becomes an image part at its place, the text
-    between placeholders becomes text parts (whitespace-only pieces are dropped)."""
-    pieces = text.split(IMAGE)
-    if len(pieces) - 1 != n_images:
-        raise ValueError(f"{len(pieces) - 1} {IMAGE} placeholders for {n_images} images")
-    parts: list[dict[str, Any]] = []
-    for k, piece in enumerate(pieces):
-        if k:
-            parts.append({"type": "image", "text": None})
-        if piece.strip():
-            parts.append({"type": "text", "text": piece})
-    return parts
-
-
-def append_text(parts: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    """Append `text` to the last text part (or as a new part after a trailing image)."""
-    if not text:
-        return parts
-    if parts and parts[-1]["type"] == "text":
-        parts[-1] = {"type": "text", "text": with_format_prompt(parts[-1]["text"], text)}
-    else:
-        parts.append({"type": "text", "text": text})
-    return parts
 
 
 def image_ext(image: dict) -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT, with_format_prompt
 from spatial_ssrl.export.common import (
-    DEFAULT_FORMAT_PROMPT,
     IMAGES_TYPE,
     ParquetSink,
     atomic_open,
@@ -22,7 +22,6 @@ from spatial_ssrl.export.common import (
     hf_schema,
     rows_of,
     splits_present,
-    with_format_prompt,
 )
 
 SCHEMA = hf_schema(

@@ -3,7 +3,7 @@
 Per split, `spatial_ssrl_{split}.json` is a JSON list of records
 `{"instruction", "input", "output", "images", "id"}`: `instruction` is the problem (one `<image>`
 placeholder per image, in order) followed by the format instruction, `input` is "", `output` is a
-response (by default the cold-start template of `spatial_ssrl.coldstart.response_for`), `images` are
+response (by default the cold-start template of `spatial_ssrl.dataset.coldstart.response_for`), `images` are
 paths relative to the export folder, written under `images/spatial_ssrl_{split}/`. `dataset_info.json`
 gets one entry per file, merged into any entries already there:
 
@@ -20,19 +20,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from spatial_ssrl.export.common import (
-    atomic_open,
-    check_placeholders,
-    image_ext,
-    resolve_format_prompt,
-    rows_of,
-    splits_present,
-    tmp_path,
-    with_format_prompt,
-)
+from spatial_ssrl.contract import resolve_format_prompt, with_format_prompt
+from spatial_ssrl.dataset.coldstart import has_template, response_for
+from spatial_ssrl.export.common import atomic_open, check_placeholders, image_ext, rows_of, splits_present, tmp_path
 
 COLUMNS = {"prompt": "instruction", "query": "input", "response": "output", "images": "images"}
 INFO_FILE = "dataset_info.json"
@@ -116,18 +111,25 @@ def write(
     format_prompt: str | None = None,
     responder: Callable[[dict], str] | None = None,
 ) -> list[Path]:
-    """One alpaca file per split; `output` comes from `responder(row)` (default: the cold-start template)."""
-    if responder is None:
-        from spatial_ssrl.coldstart import response_for as responder
+    """One alpaca file per split; `output` comes from `responder(row)` (default: the task's cold-start
+    template; rows of a task without one are skipped, with a warning giving the count per task)."""
+    skipped: Counter = Counter()
     written: list[Path] = []
     names = []
     for split in splits_present(dataset_dir, splits):
         name = f"spatial_ssrl_{split}"
         with AlpacaWriter(out_dir, name, format_prompt) as writer:
             for row in rows_of(dataset_dir, split):
-                writer.add(row, responder(row))
+                if responder is None and not has_template(row["task"]):
+                    skipped[row["task"]] += 1
+                    continue
+                writer.add(row, (responder or response_for)(row))
             written.append(writer.commit())
         names.append(name)
     if names:
         written.append(update_dataset_info(out_dir, names))
+    if skipped:
+        warnings.warn(
+            f"llamafactory export: skipped rows of tasks without a cold-start template: {dict(skipped)}", stacklevel=2
+        )
     return written

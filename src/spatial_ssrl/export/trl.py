@@ -17,17 +17,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from spatial_ssrl.export.common import (
-    CONTENT_PART,
-    IMAGES_TYPE,
-    ParquetSink,
-    append_text,
-    hf_schema,
-    image_parts,
-    resolve_format_prompt,
-    rows_of,
-    splits_present,
-)
+from spatial_ssrl.contract import append_text, image_parts, resolve_format_prompt
+from spatial_ssrl.export.common import CONTENT_PART, IMAGES_TYPE, ParquetSink, hf_schema, rows_of, splits_present
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.list_(CONTENT_PART))])
 SCHEMA = hf_schema(

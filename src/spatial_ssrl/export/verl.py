@@ -20,16 +20,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from spatial_ssrl.export.common import (
-    IMAGES_TYPE,
-    ParquetSink,
-    check_placeholders,
-    hf_schema,
-    resolve_format_prompt,
-    rows_of,
-    splits_present,
-    with_format_prompt,
-)
+from spatial_ssrl.contract import resolve_format_prompt, with_format_prompt
+from spatial_ssrl.export.common import IMAGES_TYPE, ParquetSink, check_placeholders, hf_schema, rows_of, splits_present
 
 DATA_SOURCE_PREFIX = "spatial_ssrl/"
 ABILITY = "spatial"

@@ -23,9 +23,9 @@ import csv
 import json
 from pathlib import Path
 
+from spatial_ssrl.contract import parse_options
 from spatial_ssrl.export.common import atomic_open, check_placeholders, question_without_options, rows_of
 from spatial_ssrl.export.common import splits_present as _splits_present
-from spatial_ssrl.rewards.score import parse_options
 
 LETTERS = ("A", "B", "C", "D")
 BASE_COLUMNS = ["index", "image", "image_path", "question"]

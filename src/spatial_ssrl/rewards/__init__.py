@@ -6,6 +6,7 @@ Trainer adapters live in their own modules and import no trainer:
 (compute_score) and `spatial_ssrl.rewards.easyr1` (batch compute_score). Rules: docs/rewards.md.
 """
 
+from spatial_ssrl.contract import parse_options
 from spatial_ssrl.rewards.extract import (
     MAX_BOX_CHARS,
     MAX_BOXES,
@@ -29,7 +30,6 @@ from spatial_ssrl.rewards.score import (
     accuracy_reward,
     format_reward,
     infer_answer_type,
-    parse_options,
     resolve_answer_type,
     score,
 )

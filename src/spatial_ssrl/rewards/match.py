@@ -15,9 +15,9 @@ import math
 import re
 from typing import Any
 
+from spatial_ssrl.contract import parse_options
 from spatial_ssrl.rewards.extract import answer_start, boxed_contents
 from spatial_ssrl.rewards.normalize import option_key, parse_choice, strip_wrappers
-from spatial_ssrl.rewards.score import parse_options
 
 LENGTH_TO_METRES = {
     **dict.fromkeys(("mm", "millimeter", "millimeters", "millimetre", "millimetres"), 0.001),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 
-from spatial_ssrl.registry import ANSWER_TYPES
+from spatial_ssrl.contract import ANSWER_TYPES
 
 MAX_ANSWER_CHARS = 1000  # longer text is not an answer of ours; also keeps every parser cheap
 DEFAULT_LETTERS = "ABCDEFGH"  # option letters when the options themselves are unknown

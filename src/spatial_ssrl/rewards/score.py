@@ -1,4 +1,4 @@
-"""The reward: 0.9 x accuracy + 0.1 x format by default (SPEC section 1).
+"""The reward: 0.9 x accuracy + 0.1 x format by default (the paper's reward).
 
 format    1 if the response is one think block at the start, then an answer part holding exactly
           one complete, non-empty `\\boxed{...}` (text around the box is allowed, as EasyR1 allows it).
@@ -10,13 +10,12 @@ accuracy  1 if the boxed answer, normalised for the task's answer type, equals t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from spatial_ssrl.registry import ANSWER_TYPES
+from spatial_ssrl.contract import check_answer_type, parse_options, task_answer_type
 from spatial_ssrl.rewards.extract import Parsed, parse_response
 from spatial_ssrl.rewards.normalize import DEFAULT_LETTERS, normalize_answer
 
@@ -46,42 +45,18 @@ DEFAULT_CONFIG = RewardConfig()
 # ---------------------------------------------------------------------------- inputs from datasets
 
 
-def parse_options(options: Any) -> dict[str, str] | None:
-    """Options as a dict: accepts a dict, the builder's JSON string column, "" or None."""
-    if options is None or isinstance(options, dict):
-        return options or None
-    if isinstance(options, Mapping):
-        return dict(options) or None
-    if isinstance(options, str):
-        return _options_from_json(options)
-    raise ValueError(f"options must be a dict or a JSON string, got {type(options).__name__}")
-
-
-@lru_cache(maxsize=4096)  # a training run sees the same few option sets over and over
-def _options_from_json(text: str) -> dict[str, str] | None:
-    if not text.strip():
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"options column is not valid JSON: {text[:80]!r}") from err
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise ValueError(f"options must be a JSON object of letter -> text, got {text[:80]!r}")
-    return value or None
-
-
 def resolve_answer_type(answer_type: str | None = None, task: str | None = None) -> str:
-    """The declared answer type: the row's `answer_type`, else the registered task's."""
+    """The declared answer type: the row's `answer_type`, else that of the task registered as `task`."""
     if answer_type:
-        if answer_type not in ANSWER_TYPES:
-            raise ValueError(f"answer_type must be one of {ANSWER_TYPES}, got {answer_type!r}")
-        return answer_type
+        return check_answer_type(answer_type)
     if task:
-        from spatial_ssrl import get_task  # the package import registers the built-in tasks
-
-        return get_task(task).answer_type
+        registered = task_answer_type(task)
+        if registered is None:
+            raise KeyError(
+                f"task {task!r} is not registered in this process: pass answer_type, or import the module "
+                "that registers the task (importing spatial_ssrl.tasks registers the built-in ones)"
+            )
+        return registered
     raise ValueError("the answer type is unknown: pass answer_type, or a registered task name")
 
 
@@ -106,11 +81,8 @@ def answer_type_or_infer(ground_truth: str, answer_type: str | None = None, task
     from the ground truth's shape. For trainer adapters that may receive no declaration."""
     if answer_type:
         return resolve_answer_type(answer_type)
-    if task:
-        from spatial_ssrl import list_tasks
-
-        if task in list_tasks():
-            return resolve_answer_type(None, task)
+    if task and task_answer_type(task) is not None:
+        return resolve_answer_type(None, task)
     return infer_answer_type(str(ground_truth))
 
 

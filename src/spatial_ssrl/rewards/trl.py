@@ -7,7 +7,7 @@
 TRL calls each function with `completions` (plain strings, or chat messages
 `[{"role": "assistant", "content": ...}]` whose content may be a list of `{"type": "text", ...}`
 parts) and every other dataset column as a keyword argument holding one value per completion:
-`answer`, and `answer_type` / `task` / `options` (a JSON string) from `spatial_ssrl.builder`.
+`answer`, and `answer_type` / `task` / `options` (a JSON string) from `spatial_ssrl.dataset.builder`.
 It logs each function under its `__name__`, so the accuracy and format parts appear as separate
 columns, and sums them with `reward_weights`. This module does not import TRL.
 """

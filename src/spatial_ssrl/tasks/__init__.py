@@ -1,7 +1,10 @@
-"""The five built-in pretext tasks. Each module registers itself with `register_task`, the same
-public decorator a user's own task uses."""
+"""The five built-in pretext tasks, one file each. Importing this package registers them with
+`register_task`, the same call a user's own task makes. Files starting with `_` are helpers the task
+files share (pixels, rendering, layout, depth regions, cold-start wording)."""
 
-from spatial_ssrl.tasks import crop, depth_order, flip, position, shuffle  # noqa: F401
-from spatial_ssrl.tasks.common import grid_boxes, letters
+from spatial_ssrl.tasks import crop, depth_order, flip, position, shuffle
 
-__all__ = ["grid_boxes", "letters"]
+BUILTIN_TASKS = ("shuffle", "flip", "crop", "depth_order", "position")
+"""The built-in task names, in the order the paper lists them."""
+
+__all__ = ["BUILTIN_TASKS", "crop", "depth_order", "flip", "position", "shuffle"]

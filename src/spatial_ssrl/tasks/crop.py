@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spatial_ssrl.pixels import resize_rgb, structure_diff
-from spatial_ssrl.registry import register_task
-from spatial_ssrl.sample import Rejection, Sample, Source
-from spatial_ssrl.tasks.common import format_options, letters
+from spatial_ssrl.engine.registry import register_task
+from spatial_ssrl.engine.sample import Rejection, Sample, Source
+from spatial_ssrl.tasks._layout import format_options, letters
+from spatial_ssrl.tasks._pixels import resize_rgb, structure_diff
+from spatial_ssrl.tasks._wording import check_answer
 
 TASK = "crop"
 DISTRACTOR_KINDS = ("inner", "grow_quarter", "grow_half", "rotate_cw", "rotate_ccw")
@@ -62,7 +63,6 @@ QUESTION = (
 )
 
 
-@register_task(TASK, params=CropParams, variants={"square": 1}, answer_type="choice")
 def make_crop(source: Source, rng: np.random.Generator, params: CropParams, variant: str) -> Sample | Rejection:
     """Cropped patch inpainting: pick the patch that fills the blacked-out square."""
     h, w = source.height, source.width
@@ -104,7 +104,6 @@ def make_crop(source: Source, rng: np.random.Generator, params: CropParams, vari
         images=[damaged, *option_images],
         question=QUESTION.format(lines=lines),
         answer=letter_list[answer_pos],
-        answer_type="choice",
         options=options,
         meta={
             "hole_box": [x0, y0, x0 + s, y0 + s],
@@ -113,3 +112,48 @@ def make_crop(source: Source, rng: np.random.Generator, params: CropParams, vari
             "margins": {"min_distractor_diff": round(diffs[worst], 3)},
         },
     )
+
+
+# ---------------------------------------------------------------------------- cold start
+
+
+_CROP_KINDS = {
+    "true": "matches: same scale and orientation, and its borders continue the picture around the hole",
+    "inner": "is zoomed in: only the central half of the square, enlarged, so everything in it looks twice too big",
+    "grow_quarter": (
+        "is zoomed out: the square plus a margin of a quarter of its side, shrunk to fit, so its content is "
+        "too small and repeats surroundings that are still visible"
+    ),
+    "grow_half": (
+        "is zoomed out further: the square plus a margin of half its side, shrunk to fit, so its content is "
+        "about half the size it should be"
+    ),
+    "rotate_cw": "has the right content but turned 90 degrees clockwise, so its edges do not meet the picture",
+    "rotate_ccw": "has the right content but turned 90 degrees counter-clockwise, so its edges do not meet the picture",
+}
+
+
+def explain_crop(row: dict, meta: dict) -> str:
+    """Cold-start reasoning for a crop sample, from how it was made (see ColdstartTemplate)."""
+    x0, y0, x1, y1 = meta["hole_box"]
+    kinds = meta["option_kinds"]
+    truth = [letter for letter, kind in kinds.items() if kind == "true"]
+    check_answer(row, truth[0] if len(truth) == 1 else "")
+    checks = [f"{letter} {_CROP_KINDS.get(kind, 'does not fit the hole')}" for letter, kind in sorted(kinds.items())]
+    return (
+        f"The black square is {x1 - x0} x {y1 - y0} pixels, from x={x0} to {x1} and y={y0} to {y1}. "
+        "Comparing each candidate with the picture around it: " + "; ".join(checks) + ". "
+        f"Only {truth[0]} fills the hole exactly."
+    )
+
+
+# Default mix weight: the task's count in the released Spatial-SSRL-81k.
+register_task(
+    TASK,
+    make_crop,
+    params=CropParams,
+    variants={"square": 1},
+    answer_type="choice",
+    mix_weight=20200,
+    coldstart=explain_crop,
+)

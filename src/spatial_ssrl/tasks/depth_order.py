@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spatial_ssrl.registry import register_task
-from spatial_ssrl.render import draw_region_markers
-from spatial_ssrl.sample import Rejection, Sample, Source
-from spatial_ssrl.tasks.common import min_center_separation, usable_tiles
+from spatial_ssrl.engine.registry import register_task
+from spatial_ssrl.engine.sample import Rejection, Sample, Source
+from spatial_ssrl.tasks._regions import min_center_separation, usable_tiles
+from spatial_ssrl.tasks._render import draw_region_markers
+from spatial_ssrl.tasks._wording import check_answer, num
 
 TASK = "depth_order"
 
@@ -40,9 +41,6 @@ class DepthOrderParams:
     max_branching: int = 12  # search effort: candidates tried per region (bounded, deterministic)
 
 
-@register_task(
-    TASK, params=DepthOrderParams, variants={"three_regions": 1}, answer_type="permutation", needs_depth=True
-)
 def make_depth_order(
     source: Source, rng: np.random.Generator, params: DepthOrderParams, variant: str
 ) -> Sample | Rejection:
@@ -122,7 +120,6 @@ def make_depth_order(
         images=[image],
         question=question,
         answer=answer,
-        answer_type="permutation",
         meta={
             "markers": markers,
             "region_side": side,
@@ -134,3 +131,39 @@ def make_depth_order(
             },
         },
     )
+
+
+# ---------------------------------------------------------------------------- cold start
+
+
+def explain_depth_order(row: dict, meta: dict) -> str:
+    """Cold-start reasoning for a depth_order sample, from how it was made (see ColdstartTemplate)."""
+    markers = sorted(meta["markers"], key=lambda m: m["depth"])
+    check_answer(row, "-".join(str(m["label"]) for m in markers))
+    first = markers[0]
+    parts = [f"region {first['label']} is the nearest, at a depth of about {num(first['depth'])}"]
+    for k, (prev, cur) in enumerate(zip(markers, markers[1:]), start=2):
+        ratio = f"{cur['depth'] / prev['depth']:.2g} times" if prev["depth"] > 0 else "farther"
+        rank = "the farthest" if k == len(markers) else "next"
+        parts.append(
+            f"region {cur['label']} is {rank}, at about {num(cur['depth'])}, {ratio} as far as region {prev['label']}"
+        )
+    order = ", ".join(str(m["label"]) for m in markers)
+    return (
+        f"I estimate how far each of the {len(markers)} marked regions is from the camera: "
+        + "; ".join(parts)
+        + f". From nearest to farthest the regions are {order}, so the answer is {row['answer']}."
+    )
+
+
+# Default mix weight: the task's count in the released Spatial-SSRL-81k.
+register_task(
+    TASK,
+    make_depth_order,
+    params=DepthOrderParams,
+    variants={"three_regions": 1},
+    answer_type="permutation",
+    needs_depth=True,
+    mix_weight=20620,
+    coldstart=explain_depth_order,
+)

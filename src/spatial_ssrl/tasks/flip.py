@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spatial_ssrl.pixels import model_scale_gray
-from spatial_ssrl.registry import register_task
-from spatial_ssrl.render import label_pieces
-from spatial_ssrl.sample import Rejection, Sample, Source
-from spatial_ssrl.tasks.common import grid_boxes
+from spatial_ssrl.engine.registry import register_task
+from spatial_ssrl.engine.sample import Rejection, Sample, Source
+from spatial_ssrl.tasks._layout import grid_boxes
+from spatial_ssrl.tasks._pixels import model_scale_gray
+from spatial_ssrl.tasks._render import label_pieces
+from spatial_ssrl.tasks._wording import check_answer, join
 
 TASK = "flip"
 DIRECTIONS = {"vertical": 0, "horizontal": 1}
@@ -40,7 +41,6 @@ QUESTION = (
 )
 
 
-@register_task(TASK, params=FlipParams, variants={"vertical": 1, "horizontal": 1}, answer_type="label_direction")
 def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, variant: str) -> Sample | Rejection:
     """Flipped patch recognition: find the one piece that is flipped and say how."""
     h, w = source.height, source.width
@@ -91,7 +91,6 @@ def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, vari
         images=[out],
         question=question,
         answer=f"{label}-{direction}",
-        answer_type="label_direction",
         meta={
             "piece_boxes": [list(b) for b in boxes],
             "trimmed_to": [int(boxes[-1][2]), int(boxes[-1][3])],
@@ -101,3 +100,43 @@ def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, vari
             "margins": {"flip_diff": round(flip_diff, 3), "direction_diff": round(direction_diff, 3)},
         },
     )
+
+
+# ---------------------------------------------------------------------------- cold start
+
+
+def explain_flip(row: dict, meta: dict) -> str:
+    """Cold-start reasoning for a flip sample, from how it was made (see ColdstartTemplate)."""
+    label, direction = int(meta["flipped_label"]), int(meta["direction"])
+    check_answer(row, f"{label}-{direction}")
+    names = ["top-left", "top-right", "bottom-left", "bottom-right"]
+    others = [str(k) for k in range(4) if k != label]
+    text = (
+        f"Pieces {join(others)} line up with their neighbours: lines and shapes continue across the cuts. "
+        f"Piece {label}, at the {names[label]}, breaks that continuity. "
+    )
+    if direction == 0:
+        text += (
+            "Its content is upside down: what should touch its top edge appears at its bottom, so the "
+            "horizontal cuts do not match, while left and right are where they should be. Top and bottom are "
+            "swapped, which is a vertical flip, direction 0."
+        )
+    else:
+        text += (
+            "Its content is mirrored: what should touch its left edge appears on its right, so the vertical "
+            "cuts do not match, while top and bottom are where they should be. Left and right are swapped, "
+            "which is a horizontal flip, direction 1."
+        )
+    return text + f" The answer is piece {label} with direction {direction}: {row['answer']}."
+
+
+# Default mix weight: the task's count in the released Spatial-SSRL-81k.
+register_task(
+    TASK,
+    make_flip,
+    params=FlipParams,
+    variants={"vertical": 1, "horizontal": 1},
+    answer_type="label_direction",
+    mix_weight=4005,
+    coldstart=explain_flip,
+)

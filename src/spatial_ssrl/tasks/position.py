@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spatial_ssrl.registry import register_task
-from spatial_ssrl.render import draw_region_markers
-from spatial_ssrl.sample import Rejection, Sample, Source
-from spatial_ssrl.tasks.common import format_options, letters, min_center_separation, usable_tiles
+from spatial_ssrl.contract import parse_options
+from spatial_ssrl.engine.registry import register_task
+from spatial_ssrl.engine.sample import Rejection, Sample, Source
+from spatial_ssrl.tasks._layout import format_options, letters
+from spatial_ssrl.tasks._regions import min_center_separation, usable_tiles
+from spatial_ssrl.tasks._render import draw_region_markers
+from spatial_ssrl.tasks._wording import check_answer, num
 
 TASK = "position"
 
@@ -101,9 +104,6 @@ def _meets(answer: str, front: tuple, side: tuple, threshold: np.ndarray, params
     return ok & (np.minimum(front_min, side_min) >= params.diagonal_min_ratio * np.maximum(front_mag, side_mag))
 
 
-@register_task(
-    TASK, params=PositionParams, variants={"cardinal": 1, "diagonal": 1}, answer_type="choice", needs_depth=True
-)
 def make_position(source: Source, rng: np.random.Generator, params: PositionParams, variant: str) -> Sample | Rejection:
     """Relative 3-D position: where is region 2 as seen by a viewer standing at region 1?"""
     # 1. Sample the question first (facing, wanted answer), then search for a pair realising it:
@@ -180,7 +180,6 @@ def make_position(source: Source, rng: np.random.Generator, params: PositionPara
         images=[image],
         question=question,
         answer=answer,
-        answer_type="choice",
         options=options,
         meta={
             "markers": markers,
@@ -192,3 +191,71 @@ def make_position(source: Source, rng: np.random.Generator, params: PositionPara
             "margins": {"rel_offset_x": abs(x[1] - x[0]) / min(z), "rel_offset_z": abs(z[1] - z[0]) / min(z)},
         },
     )
+
+
+# ---------------------------------------------------------------------------- cold start
+
+
+_PLACES = {
+    "Front": "in front of me",
+    "Back": "behind me",
+    "Left": "to my left",
+    "Right": "to my right",
+    "Left-Front": "ahead and to my left",
+    "Right-Front": "ahead and to my right",
+    "Left-Back": "behind me and to my left",
+    "Right-Back": "behind me and to my right",
+}
+
+# direction in camera coordinates (x to the image's right, z away from the camera) -> words
+_AXIS_WORDS = {
+    (0.0, 1.0): "away from the camera",
+    (0.0, -1.0): "toward the camera",
+    (-1.0, 0.0): "toward the image's left",
+    (1.0, 0.0): "toward the image's right",
+}
+
+
+def explain_position(row: dict, meta: dict) -> str:
+    """Cold-start reasoning for a position sample, from how it was made (see ColdstartTemplate)."""
+    facing, wanted = meta["facing"], meta["answer_text"]
+    options = parse_options(row["options"]) or {}
+    letters = [k for k, v in options.items() if v == wanted]
+    check_answer(row, letters[0] if len(letters) == 1 else "")
+    fwd, right = FACINGS[facing]
+    dx, dz = meta["offset_xz"]
+    ahead = dx * fwd[0] + dz * fwd[1]
+    side = dx * right[0] + dz * right[1]
+    by_label = {str(m["label"]): m for m in meta["markers"]}
+    v, t = by_label["1"], by_label["2"]
+    where_ahead = "level with me" if num(ahead) == "0" else "ahead" if ahead > 0 else "behind"
+    where_side = "in line with me" if num(side) == "0" else "right" if side > 0 else "left"
+    text = (
+        f"In camera terms (x to the image's right, depth away from the camera), region 1 is at x {num(v['x'])}, "
+        f"depth {num(v['depth'])} and region 2 at x {num(t['x'])}, depth {num(t['depth'])}: region 2 is offset "
+        f"by {num(dx)} in x and {num(dz)} in depth. Standing at region 1 and facing {FACING_WORDS[facing]}, "
+        f"my front points {_AXIS_WORDS[tuple(fwd)]} and my right points {_AXIS_WORDS[tuple(right)]}. "
+        f"Along my facing the offset is {num(ahead)} ({where_ahead}), to my right it is {num(side)} ({where_side}). "
+    )
+    if "-" in wanted:
+        text += f"Both components are clear, so region 2 is {_PLACES.get(wanted, wanted)} ({wanted})."
+    else:
+        major, minor = ("front-back", "left-right") if abs(ahead) >= abs(side) else ("left-right", "front-back")
+        text += (
+            f"The {major} component dominates ({num(max(abs(ahead), abs(side)))} against "
+            f"{num(min(abs(ahead), abs(side)))} {minor}), so region 2 is {_PLACES.get(wanted, wanted)} ({wanted})."
+        )
+    return text + f" That is option {row['answer']}."
+
+
+# Default mix weight: the task's count in the released Spatial-SSRL-81k.
+register_task(
+    TASK,
+    make_position,
+    params=PositionParams,
+    variants={"cardinal": 1, "diagonal": 1},
+    answer_type="choice",
+    needs_depth=True,
+    mix_weight=20200,
+    coldstart=explain_position,
+)

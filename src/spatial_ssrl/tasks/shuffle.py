@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spatial_ssrl.pixels import model_scale_gray
-from spatial_ssrl.registry import register_task
-from spatial_ssrl.render import label_pieces
-from spatial_ssrl.sample import Rejection, Sample, Source
-from spatial_ssrl.tasks.common import grid_boxes
+from spatial_ssrl.engine.registry import register_task
+from spatial_ssrl.engine.sample import Rejection, Sample, Source
+from spatial_ssrl.tasks._layout import grid_boxes
+from spatial_ssrl.tasks._pixels import model_scale_gray
+from spatial_ssrl.tasks._render import label_pieces
+from spatial_ssrl.tasks._wording import check_answer, join, position_names
 
 TASK = "shuffle"
 
@@ -78,7 +79,6 @@ def _question(variant: str, rows: int, cols: int, example: str) -> str:
     return text
 
 
-@register_task(TASK, params=ShuffleParams, variants=VARIANTS, answer_type="permutation")
 def make_shuffle(source: Source, rng: np.random.Generator, params: ShuffleParams, variant: str) -> Sample | Rejection:
     """Shuffled patch reordering: restore the original order of shuffled pieces."""
     rows, cols = _layout(variant, rng, params)
@@ -127,7 +127,6 @@ def make_shuffle(source: Source, rng: np.random.Generator, params: ShuffleParams
         images=[out],
         question=_question(variant, rows, cols, example),
         answer=answer,
-        answer_type="permutation",
         meta={
             "grid": [rows, cols],
             "piece_boxes": [list(b) for b in boxes],
@@ -138,3 +137,50 @@ def make_shuffle(source: Source, rng: np.random.Generator, params: ShuffleParams
             "margins": {"min_piece_std": round(min(stds), 3), "min_pair_diff": round(pair_diff, 3)},
         },
     )
+
+
+# ---------------------------------------------------------------------------- cold start
+
+
+def explain_shuffle(row: dict, meta: dict) -> str:
+    """Cold-start reasoning for a shuffle sample, from how it was made (see ColdstartTemplate)."""
+    rows, cols = meta["grid"]
+    perm = meta["displayed_to_original"]  # displayed position j (label j) shows original piece perm[j]
+    blank = meta.get("blank_label")
+    n = rows * cols
+    label_at = {orig: label for label, orig in enumerate(perm)}  # original position -> label
+    names = position_names(rows, cols)
+    unit = "piece" if rows > 1 and cols > 1 else "strip"
+    check_answer(row, "-".join(str(label_at[i]) for i in range(n)))
+
+    seams = []
+    for i in range(n):
+        r, c = divmod(i, cols)
+        for dr, dc, edge_a, edge_b in ((0, 1, "right", "left"), (1, 0, "bottom", "top")):
+            if r + dr < rows and c + dc < cols:
+                a, b = label_at[i], label_at[(r + dr) * cols + c + dc]
+                if blank not in (a, b):
+                    seams.append(f"the {edge_a} edge of {unit} {a} runs on into the {edge_b} edge of {unit} {b}")
+    lines = [f"The {n} {unit}s are shuffled; I put them back by matching what continues across the cuts."]
+    if seams:
+        lines.append("Looking at the edges: " + "; ".join(seams) + ".")
+    if blank is not None:
+        lines.append(
+            f"{unit.capitalize()} {blank} is painted white, so it carries no content; it takes the one place "
+            f"left over, the {names[perm[blank]]}."
+        )
+    placed = [f"{names[i]}: {label_at[i]}" for i in range(n)]
+    lines.append(f"So the original layout holds {join(placed)}, which reads {row['answer']}.")
+    return " ".join(lines)
+
+
+# Default mix weight: the task's count in the released Spatial-SSRL-81k.
+register_task(
+    TASK,
+    make_shuffle,
+    params=ShuffleParams,
+    variants=VARIANTS,
+    answer_type="permutation",
+    mix_weight=16028,
+    coldstart=explain_shuffle,
+)

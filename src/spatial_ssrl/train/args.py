@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spatial_ssrl.coldstart import DEFAULT_FRACTION
+from spatial_ssrl.dataset.coldstart import DEFAULT_FRACTION
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 - GRPO reads the TRL export (`spatial_ssrl.export`, format "trl"): a conversational `prompt` with image parts,
   `images`, and `answer` / `answer_type` / `task` / `options` for the rewards.
-- SFT reads the cold-start set (`spatial_ssrl.coldstart.write_coldstart`): `messages` + `images`. It trains on
+- SFT reads the cold-start set (`spatial_ssrl.export.coldstart.write_coldstart`): `messages` + `images`. It trains on
   the response only: the messages are split into TRL's prompt/completion layout, as LLaMA-Factory does by default.
   A dataset folder's validation split gets the same construction-based responses, for the validation loss.
 
@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from spatial_ssrl.export.common import DEFAULT_FORMAT_PROMPT, with_format_prompt
-from spatial_ssrl.schema import shard_paths
+from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT, with_format_prompt
+from spatial_ssrl.dataset.schema import shard_paths
 from spatial_ssrl.train.checks import TrainingSetupError, check_columns
 
 
@@ -85,16 +85,16 @@ def export_grpo(dataset_dir: Path, out: Path, format_prompt: str | None) -> tupl
 
 def _write_validation_coldstart(dataset_dir: Path, path: Path, format_prompt: str | None) -> int:
     """Validation rows with their construction-based responses, in the cold-start SFT layout."""
-    from spatial_ssrl.coldstart import response_for
+    from spatial_ssrl.dataset.coldstart import NoTemplate, response_for
+    from spatial_ssrl.dataset.schema import read_rows
     from spatial_ssrl.export.trl import SftWriter
-    from spatial_ssrl.schema import read_rows
 
     n = 0
     with SftWriter(path, format_prompt) as sink:
         for row in read_rows(dataset_dir, "validation"):
             try:
                 sink.add_response(row, response_for(row))
-            except (KeyError, ValueError):  # a task without a template, or meta disagreeing with the answer
+            except (NoTemplate, ValueError):  # a task without a template, or meta disagreeing with the answer
                 continue
             n += 1
         sink.commit()
@@ -105,7 +105,8 @@ def export_sft(
     dataset_dir: Path, out: Path, format_prompt: str | None, fraction: float, seed: int = 0
 ) -> tuple[Path, Path | None]:
     """The cold-start set of a dataset folder and its validation split with template responses (reused)."""
-    from spatial_ssrl.coldstart import NAME, write_coldstart
+    from spatial_ssrl.dataset.coldstart import NAME
+    from spatial_ssrl.export.coldstart import write_coldstart
 
     fingerprint = _fingerprint(dataset_dir, kind="sft", format_prompt=format_prompt, fraction=fraction, seed=seed)
     train, val = out / f"{NAME}.parquet", out / "validation.parquet"

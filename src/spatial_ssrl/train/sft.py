@@ -4,7 +4,7 @@
     python -m spatial_ssrl.train.sft --config configs/sft/qwen2_5_vl_7b.yaml        # same thing
     accelerate launch --config_file configs/accelerate/ddp.yaml -m spatial_ssrl.train.sft --config ...
 
-Trains on the cold-start set (`messages` + `images`, see spatial_ssrl.coldstart) with the loss on the responses
+Trains on the cold-start set (`messages` + `images`, see spatial_ssrl.dataset.coldstart) with the loss on the responses
 only, validates on the held-out split, writes checkpoints, resumes from the last one, logs to `report_to` plus
 `metrics.jsonl` and PNG curves, and with `use_peft` + `merge_lora` merges the LoRA into `<output_dir>/merged`.
 """

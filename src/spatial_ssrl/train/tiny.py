@@ -69,7 +69,7 @@ CHAT_TEMPLATE = """{%- set default_system = DEFAULT_SYSTEM -%}
 def _corpus(n_per_task: int = 6) -> list[str]:
     """Text the models will see: generated questions, answers and cold-start style responses."""
     from spatial_ssrl import Rejection, list_tasks, run_task
-    from spatial_ssrl.synthetic import make_scene
+    from spatial_ssrl.sources.synthetic import make_scene
 
     texts = ["<think>", "</think>", "\\boxed{", "}", "0123456789", "ABCD", "-", " "]
     sources = [make_scene(s, 160, 120).to_source(f"s{s}") for s in range(3)]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spatial_ssrl.contract import parse_options
+from spatial_ssrl.dataset.schema import SPLITS, read_rows, shard_paths
 from spatial_ssrl.evaluate.items import Benchmark, BenchmarkFormatError, EvalItem
-from spatial_ssrl.rewards.score import parse_options
-from spatial_ssrl.schema import SPLITS, read_rows, shard_paths
 
 
 def read_pretext(dataset_dir: str | Path, split: str = "validation", name: str | None = None) -> Benchmark:

@@ -1,0 +1,73 @@
+"""`ssrl eval`: evaluate a model on benchmarks (cached per item, resumable)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from spatial_ssrl.cli._args import CommandError, add_import_argument
+from spatial_ssrl.cli._model_args import add_model_arguments
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register `eval`."""
+    parser = subparsers.add_parser("eval", help="evaluate a model on benchmarks (cached per item, resumable)")
+    parser.add_argument("--model", default=None, help="hub id or local checkpoint folder (transformers backend)")
+    parser.add_argument(
+        "--bench",
+        action="append",
+        required=True,
+        help="pretext:DATASET_DIR[:split], tsv:FILE[:name], viewspatial:FILE, whatsup:FILE, vsibench:FILE (repeat)",
+    )
+    parser.add_argument("--out", required=True, help="run folder: predictions cache and results")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N items of each benchmark")
+    parser.add_argument("--data-root", default=None, help="folder that image/video paths in JSON benchmarks are under")
+    parser.add_argument("--seed", type=int, default=0, help="option order of What'sUp")
+    parser.add_argument("--backend", choices=["transformers", "openai"], default="transformers")
+    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    parser.add_argument("--served-model", default=None, help="model name on the server")
+    parser.add_argument("--api-key", default=None, help="default: $OPENAI_API_KEY")
+    parser.add_argument("--workers", type=int, default=8, help="concurrent HTTP requests (openai backend)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="openai backend (0 = greedy)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model_arguments(parser)
+    add_import_argument(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the benchmarks, make the backend, evaluate, print one line per benchmark."""
+    from spatial_ssrl.evaluate.backends import BackendSetupError, make_backend
+    from spatial_ssrl.evaluate.readers import load_benchmark
+    from spatial_ssrl.evaluate.runner import evaluate
+    from spatial_ssrl.evaluate.runner import percent_text as percent
+
+    benchmarks = [
+        load_benchmark(spec, data_root=args.data_root, num_frames=args.frames, seed=args.seed, limit=args.limit)
+        for spec in args.bench
+    ]
+    try:
+        backend = make_backend(
+            args.backend,
+            model=args.model,
+            mode=args.mode,
+            max_new_tokens=args.max_new_tokens,
+            device=args.device,
+            dtype=args.dtype,
+            batch_size=args.batch_size,
+            max_pixels=args.max_pixels,
+            base_url=args.base_url,
+            served_model=args.served_model,
+            api_key=args.api_key,
+            workers=args.workers,
+            temperature=args.temperature,
+        )
+    except BackendSetupError as exc:
+        raise CommandError(str(exc)) from None
+    results = evaluate(benchmarks, backend, args.out, mode=args.mode, progress=not args.quiet)
+    for bench in benchmarks:
+        s = results["benchmarks"][bench.name]
+        print(f"{bench.name:24s} n={s['n']:<6d} score={percent(s['score'])}  format={percent(s['format_rate'])}")
+    print(f"wrote {Path(args.out) / 'results.json'} and results.md")
+    return 0

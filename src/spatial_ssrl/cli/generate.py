@@ -1,0 +1,60 @@
+"""`ssrl generate OUT`: build a dataset (bundled photos + synthetic RGB-D scenes by default)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from spatial_ssrl.cli._args import CommandError, add_config_arguments, add_import_argument, config_values
+from spatial_ssrl.dataset.config import BuildConfig
+
+DEFAULT_SYNTHETIC_SCENES = 4  # without --inputs: the bundled photos plus this many RGB-D scenes
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register `generate`; its build flags come from BuildConfig's fields."""
+    parser = subparsers.add_parser(
+        "generate", help="generate a dataset (bundled photos + synthetic RGB-D scenes by default)"
+    )
+    parser.add_argument("out", help="output folder")
+    parser.add_argument(
+        "--inputs",
+        nargs="*",
+        default=None,
+        help="sources: photos:DIR, diode:DIR, megadepth:DIR, manifest:FILE[@ROOT], synthetic:N[xWxH], bundled, "
+        f"or a plain file/folder of photos (default: bundled photos + {DEFAULT_SYNTHETIC_SCENES} synthetic scenes)",
+    )
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        default=None,
+        help=f"number of synthetic RGB-D scenes (default: {DEFAULT_SYNTHETIC_SCENES} without --inputs, else 0)",
+    )
+    parser.set_defaults(config_fields=add_config_arguments(parser, BuildConfig))
+    add_import_argument(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Discover the sources, build, print the statistics."""
+    from spatial_ssrl.dataset.builder import BuildMismatch, build
+    from spatial_ssrl.sources.discover import bundled_photos, discover, synthetic
+
+    try:
+        sources = [ref for spec in args.inputs for ref in discover(spec)] if args.inputs else bundled_photos()
+    except (ValueError, OSError) as exc:  # a bad spec, a missing folder, a malformed manifest
+        raise CommandError(str(exc)) from None
+    n_synthetic = args.synthetic if args.synthetic is not None else (0 if args.inputs else DEFAULT_SYNTHETIC_SCENES)
+    sources += synthetic(n_synthetic)
+    try:
+        config = BuildConfig(
+            out_dir=Path(args.out), task_modules=args.import_modules, **config_values(args, args.config_fields)
+        )
+        stats = build(config, sources)
+    except BuildMismatch as exc:
+        raise CommandError(str(exc)) from None
+    keys = ("samples", "per_task", "per_split", "shortfall", "rejections", "seconds", "samples_per_second")
+    print(json.dumps({k: stats[k] for k in keys}, indent=2))
+    print(f"wrote {Path(args.out) / 'data'}, README.md, stats.json and preview.html")
+    return 0

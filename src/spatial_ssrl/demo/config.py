@@ -1,0 +1,82 @@
+"""The demo's settings (`DemoConfig`) and the names of what it writes; shared by the pipeline and the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATE_FILE = "demo.json"
+MODELS = {"base": "model", "cold_start": "sft", "grpo": "grpo"}  # evaluated model -> its folder under OUT
+MODEL_NAMES = {"base": "base", "cold_start": "cold start", "grpo": "GRPO"}
+EVAL_BENCH = "pretext-test"
+
+
+class DemoError(RuntimeError):
+    """The demo cannot run or continue in this folder (the message says what to do)."""
+
+
+@dataclass
+class DemoConfig:
+    """Sizes of the demo run. The defaults take about 4 minutes on a 2-core CPU; `DemoConfig.quick` is seconds."""
+
+    out_dir: str = "outputs/demo"
+    seed: int = field(default=0, metadata={"help": "seed of the data, the model and training"})
+    # data: the bundled photos (RGB tasks) + synthetic RGB-D scenes (all five tasks)
+    scenes: int = field(default=40, metadata={"help": "synthetic RGB-D scenes"})
+    scene_size: tuple[int, int] = (192, 144)
+    per_task: int = 2  # samples per source and task
+    splits: dict[str, float] = field(default_factory=lambda: {"train": 0.7, "validation": 0.1, "test": 0.2})
+    # model: a random Qwen2.5-VL small enough to train on a CPU
+    arch: str = "qwen2_5_vl"
+    hidden: int = 256
+    layers: int = 2
+    # cold start: every train row (the paper: 4.4%; a random model needs them all to learn the format)
+    sft_epochs: float = field(default=5.0, metadata={"help": "cold-start epochs"})
+    sft_learning_rate: float = 2e-3
+    # GRPO
+    grpo_steps: int = field(default=60, metadata={"help": "GRPO steps"})
+    grpo_learning_rate: float = 1e-5  # as configs/grpo/tiny-cpu.yaml
+    num_generations: int = 4
+    max_completion_length: int = 384
+    # evaluation on the held-out test split (greedy)
+    eval_max_new_tokens: int = 400
+    eval_batch_size: int = 16
+    eval_limit: int | None = field(default=None, metadata={"help": "evaluate on the first N test items only"})
+    gallery_per_task: int = 2
+
+    @classmethod
+    def quick(cls, out_dir: str, **overrides: Any) -> DemoConfig:
+        """A run of well under a minute (tests, smoke checks): same stages, tiny sizes."""
+        sizes: dict[str, Any] = dict(
+            scenes=12, scene_size=(128, 96), per_task=1, hidden=64, sft_epochs=1.0, grpo_steps=2,
+            max_completion_length=48, eval_max_new_tokens=48, eval_batch_size=8, gallery_per_task=1,
+            splits={"train": 0.6, "validation": 0.2, "test": 0.2},  # every split gets sources out of 16
+        )  # fmt: skip
+        return cls(out_dir=out_dir, **{**sizes, **overrides})
+
+    def settings(self) -> dict[str, Any]:
+        """Everything but the output folder, as it reads back from JSON (compared on a rerun)."""
+        values = asdict(self)
+        values.pop("out_dir")
+        return json.loads(json.dumps(values))
+
+
+def field_help(name: str) -> str:
+    """Help text of a DemoConfig field for the command line, with the default and the --quick value."""
+    f = DemoConfig.__dataclass_fields__[name]
+    quick = getattr(DemoConfig.quick("."), name)
+    default = f.default
+    text = f.metadata.get("help", name)
+    return f"{text} (default {default}; --quick: {quick})" if quick != default else f"{text} (default {default})"
+
+
+def config_from_args(out_dir: str, quick: bool = False, **overrides: Any) -> DemoConfig:
+    """A DemoConfig for the command line: the defaults (or `quick`) with the given fields replaced."""
+    names = {f.name for f in dataclasses.fields(DemoConfig)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise ValueError(f"unknown demo settings: {sorted(unknown)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return DemoConfig.quick(out_dir, **overrides) if quick else DemoConfig(out_dir=out_dir, **overrides)

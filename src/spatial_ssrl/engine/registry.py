@@ -1,0 +1,204 @@
+"""Task registry: a pretext task is a pure function registered by name with everything about it.
+
+    register_task("flip", make_flip, params=FlipParams, variants={"vertical": 1, "horizontal": 1},
+                  answer_type="label_direction", mix_weight=4005, coldstart=explain_flip)
+
+`register_task` also works as a decorator (`@register_task("flip", params=..., ...)`). The built-in
+tasks (importing `spatial_ssrl.tasks` registers them) use exactly this call; a user's task registers the
+same way, and `--import MODULE_OR_FILE` loads it on every command that reads tasks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from spatial_ssrl.contract import check_answer_type, record_task_answer_type
+from spatial_ssrl.engine.rng import derive_rng
+from spatial_ssrl.engine.sample import Rejection, Sample, Source
+
+TaskFn = Callable[[Source, np.random.Generator, Any, str], "Sample | Rejection"]
+"""`fn(source, rng, params, variant) -> Sample | Rejection`: one attempt at a verifiable sample."""
+
+ColdstartTemplate = Callable[[dict, dict], str]
+"""`template(row, meta) -> text`: the reasoning of a cold-start response, from how the sample was made.
+`row` is the dataset row (`answer`, `options`, ...), `meta` its decoded `meta`; raises ValueError when
+the meta does not lead to the row's answer."""
+
+
+class TaskDefinitionError(ValueError):
+    """A task whose registration or output breaks the engine's contract (a bug in the task, not in the data)."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything the engine knows about a registered task.
+
+    Attributes:
+        name: the registered name (the `task` column of the dataset).
+        fn: the generator, `fn(source, rng, params, variant) -> Sample | Rejection`.
+        params_cls: dataclass of the task's documented thresholds; `params_cls()` holds the defaults.
+        variants: variant name -> default weight of that variant in the mix.
+        answer_type: one of `contract.ANSWER_TYPES`; every sample the task makes has this type.
+        needs_depth: True when the task only works on RGB-D sources.
+        description: one line for `ssrl tasks`.
+        mix_weight: the task's weight in the default task mix of a build with a total count (the built-in
+            tasks use their counts in the released Spatial-SSRL-81k); None = the mean of the others.
+        coldstart: the template writing cold-start reasoning for a sample, or None (cold start skips it).
+    """
+
+    name: str
+    fn: TaskFn
+    params_cls: type
+    variants: Mapping[str, float]
+    answer_type: str
+    needs_depth: bool
+    description: str
+    mix_weight: float | None = None
+    coldstart: ColdstartTemplate | None = None
+
+    def pick_variant(self, rng: np.random.Generator, weights: Mapping[str, float] | None = None) -> str:
+        """Draw a variant with probability proportional to `weights` (default: the registered weights)."""
+        weights = dict(weights or self.variants)
+        unknown = set(weights) - set(self.variants)
+        if unknown:
+            raise ValueError(f"task {self.name!r} has no variant(s) {sorted(unknown)}; known: {sorted(self.variants)}")
+        names = [v for v in self.variants if weights.get(v, 0) > 0]
+        if not names:
+            raise ValueError(f"task {self.name!r}: every variant weight is zero")
+        p = np.array([weights[v] for v in names], dtype=float)
+        return names[int(rng.choice(len(names), p=p / p.sum()))]
+
+
+_REGISTRY: dict[str, TaskSpec] = {}
+
+
+def register_task(
+    name: str,
+    fn: TaskFn | None = None,
+    *,
+    params: type,
+    variants: Mapping[str, float],
+    answer_type: str,
+    needs_depth: bool = False,
+    description: str = "",
+    mix_weight: float | None = None,
+    coldstart: ColdstartTemplate | None = None,
+) -> Any:
+    """Register `fn` as task `name` and return it; without `fn`, return a decorator that does so.
+
+    Args:
+        name: the task's name.
+        fn: the generator (see `TaskSpec.fn`).
+        params: dataclass of thresholds (its defaults are the task's defaults).
+        variants: variant -> weight in the default mix (at least one).
+        answer_type: one of `contract.ANSWER_TYPES`.
+        needs_depth: the task needs an RGB-D source.
+        description: one line (default: the first line of `fn`'s docstring).
+        mix_weight: weight in the default task mix (see `TaskSpec.mix_weight`).
+        coldstart: cold-start reasoning template (see `ColdstartTemplate`).
+
+    Raises:
+        TaskDefinitionError: an unknown answer type, params not a dataclass, no variants, a negative
+            weight, or a different function already registered under `name`.
+    """
+    try:
+        check_answer_type(answer_type)
+    except ValueError as err:
+        raise TaskDefinitionError(str(err)) from None
+    if not dataclasses.is_dataclass(params):
+        raise TaskDefinitionError("params must be a dataclass type (its fields are the task's documented thresholds)")
+    if not variants:
+        raise TaskDefinitionError("a task needs at least one variant")
+    if any(w < 0 for w in variants.values()) or (mix_weight is not None and mix_weight < 0):
+        raise TaskDefinitionError(f"task {name!r}: weights must be non-negative")
+
+    def decorate(fn: TaskFn) -> TaskFn:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise TaskDefinitionError(f"a task named {name!r} is already registered")
+        _REGISTRY[name] = TaskSpec(
+            name=name,
+            fn=fn,
+            params_cls=params,
+            variants=dict(variants),
+            answer_type=answer_type,
+            needs_depth=needs_depth,
+            description=description or (fn.__doc__ or "").strip().split("\n")[0],
+            mix_weight=mix_weight,
+            coldstart=coldstart,
+        )
+        record_task_answer_type(name, answer_type)
+        return fn
+
+    return decorate if fn is None else decorate(fn)
+
+
+def unregister_task(name: str) -> None:
+    """Remove task `name` (no error if it is not registered); for tests and interactive use."""
+    _REGISTRY.pop(name, None)
+    record_task_answer_type(name, None)
+
+
+def get_task(name: str) -> TaskSpec:
+    """The spec of task `name`; KeyError listing the registered tasks if there is none."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown task {name!r}; registered: {sorted(_REGISTRY)}") from None
+
+
+def list_tasks() -> list[str]:
+    """Names of the registered tasks, in registration order."""
+    return list(_REGISTRY)
+
+
+def default_mix(tasks: list[str]) -> dict[str, float]:
+    """Task -> weight of the default mix over `tasks`: each task's `mix_weight`, and for tasks without
+    one the mean weight of those that have one (1.0 when none has)."""
+    weights = {t: get_task(t).mix_weight for t in tasks}
+    known = [w for w in weights.values() if w is not None]
+    fill = sum(known) / len(known) if known else 1.0
+    return {t: (fill if w is None else float(w)) for t, w in weights.items()}
+
+
+def run_task(
+    name: str,
+    source: Source,
+    *,
+    seed: int = 0,
+    index: int = 0,
+    params: Any = None,
+    variant: str | None = None,
+    variant_weights: Mapping[str, float] | None = None,
+) -> Sample | Rejection:
+    """Make sample `index` of task `name` from `source`, deterministically from (seed, source.id, name, index).
+
+    Returns the Sample, or a Rejection saying why no verifiable sample could be made. The sample's answer
+    type is the registered one (a task may leave it unset); a sample declaring another type, or claiming
+    another task, raises TaskDefinitionError.
+    """
+    spec = get_task(name)
+    rng = derive_rng(seed, source.id, name, index)
+    if variant is None:
+        variant = spec.pick_variant(rng, variant_weights)
+    elif variant not in spec.variants:
+        raise ValueError(f"task {name!r} has no variant {variant!r}; known: {sorted(spec.variants)}")
+    if spec.needs_depth and not source.has_depth:
+        return Rejection(name, "source.no_depth", f"{source.id} has no depth map")
+    result = spec.fn(source, rng, params if params is not None else spec.params_cls(), variant)
+    if isinstance(result, Sample):
+        if result.answer_type is None:
+            result.answer_type = spec.answer_type
+        elif result.answer_type != spec.answer_type:
+            raise TaskDefinitionError(
+                f"task {name!r} is registered with answer_type {spec.answer_type!r} but made a sample of "
+                f"type {result.answer_type!r}"
+            )
+        if result.task != name:
+            raise TaskDefinitionError(f"task {name!r} made a sample claiming task {result.task!r}")
+        result.index = index
+    return result

@@ -1,0 +1,116 @@
+"""The three value types of the task engine: a Source goes in, a Sample or a Rejection comes out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class SourceError(ValueError):
+    """A source image or depth map that cannot be used; the message says which file and why."""
+
+
+@dataclass
+class Source:
+    """One input photo, optionally with a depth map aligned pixel-for-pixel.
+
+    rgb:      H x W x 3 uint8.
+    depth:    H x W float32 depth along the optical axis (metric or up to scale), NaN where invalid.
+    valid:    H x W bool; True where depth is finite and positive (derived from depth if omitted).
+    focal_px: horizontal focal length in pixels, when the camera is known (used by relative position).
+    """
+
+    id: str
+    rgb: np.ndarray
+    depth: np.ndarray | None = None
+    valid: np.ndarray | None = None
+    focal_px: float | None = None
+
+    def __post_init__(self) -> None:
+        rgb = np.asarray(self.rgb)
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise SourceError(f"{self.id}: rgb must be an H x W x 3 uint8 array, got {rgb.dtype} {rgb.shape}")
+        self.rgb = np.ascontiguousarray(rgb)
+        if self.depth is None:
+            if self.valid is not None:
+                raise SourceError(f"{self.id}: a validity mask was given without a depth map")
+            return
+        depth = np.asarray(self.depth, dtype=np.float32)
+        if depth.ndim == 3 and depth.shape[2] == 1:
+            depth = depth[:, :, 0]
+        if depth.shape != rgb.shape[:2]:
+            raise SourceError(
+                f"{self.id}: depth map is {depth.shape[1]}x{depth.shape[0]} (WxH) but the image is "
+                f"{rgb.shape[1]}x{rgb.shape[0]}; they must be aligned pixel-for-pixel"
+            )
+        valid = np.isfinite(depth) & (depth > 0)
+        if self.valid is not None:
+            mask = np.asarray(self.valid)
+            if mask.ndim == 3 and mask.shape[2] == 1:
+                mask = mask[:, :, 0]
+            if mask.shape != depth.shape:
+                raise SourceError(f"{self.id}: validity mask shape {mask.shape} differs from depth {depth.shape}")
+            valid &= mask.astype(bool)
+        # Invalid pixels carry NaN so no statistic can silently use them.
+        self.depth = np.where(valid, depth, np.float32(np.nan)).astype(np.float32)
+        self.valid = valid
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def has_depth(self) -> bool:
+        return self.depth is not None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a source could not yield a verifiable sample. `reason` is a stable code such as
+    'flip.identical'; `detail` is for people (measured value versus threshold)."""
+
+    task: str
+    reason: str
+    detail: str = ""
+
+    def __bool__(self) -> bool:  # lets callers write `if result:` for "got a sample"
+        return False
+
+
+@dataclass
+class Sample:
+    """One verifiable question.
+
+    images:   output images (H x W x 3 uint8), in the order of the `<image>` placeholders.
+    question: text with exactly one `<image>` placeholder per image.
+    answer:   the canonical answer string (formats in docs/tasks.md).
+    answer_type: one of contract.ANSWER_TYPES; None lets `run_task` fill in the registered type.
+    options:  letter -> option text for multiple-choice tasks, else None.
+    meta:     JSON-serialisable facts: marker pixel coordinates in the output image, the measured
+              margins that made the sample verifiable, and task-specific construction details.
+    """
+
+    task: str
+    variant: str
+    source_id: str
+    images: list[np.ndarray]
+    question: str
+    answer: str
+    answer_type: str | None = None
+    options: dict[str, str] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    index: int = 0
+
+    def __post_init__(self) -> None:
+        n = self.question.count("<image>")
+        if n != len(self.images):
+            raise ValueError(f"question has {n} <image> placeholders but the sample has {len(self.images)} images")
+        for im in self.images:
+            if im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != 3:
+                raise ValueError("sample images must be H x W x 3 uint8 arrays")

@@ -1,5 +1,0 @@
-import sys
-
-from spatial_ssrl.export import main
-
-sys.exit(main())

@@ -1,0 +1,29 @@
+"""Where sources come from and how they are read.
+
+- `discover`: picklable `SourceRef`s for photo folders, DIODE / MegaDepth trees, CSV / JSONL manifests,
+  the bundled photos and synthetic scenes (no pixel read until a worker loads one).
+- `synthetic`: procedural RGB-D scenes with exact depth (the oracle the depth tasks are tested against).
+- `images`, `depth`, `load`: safe readers; every failure is a `SourceError` naming the file.
+"""
+
+from spatial_ssrl.engine.sample import SourceError
+from spatial_ssrl.sources.depth import DepthError, load_depth
+from spatial_ssrl.sources.discover import SourceRef, bundled_photos, discover, synthetic
+from spatial_ssrl.sources.images import ImageTooLarge, UnreadableImage, apply_orientation, load_rgb
+from spatial_ssrl.sources.load import SizeMismatch, load_source
+
+__all__ = [
+    "DepthError",
+    "ImageTooLarge",
+    "SizeMismatch",
+    "SourceError",
+    "SourceRef",
+    "UnreadableImage",
+    "apply_orientation",
+    "bundled_photos",
+    "discover",
+    "load_depth",
+    "load_rgb",
+    "load_source",
+    "synthetic",
+]

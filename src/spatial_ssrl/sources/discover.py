@@ -1,0 +1,664 @@
+"""Where sources come from: picklable references that load lazily, and discovery of collections.
+
+A `SourceRef` names one source (a photo, a photo + depth map, or a synthetic scene) without
+holding its pixels, so millions of them can be listed, hashed into splits, and sent to worker
+processes or Ray tasks; `ref.load()` reads it when a worker needs it.
+
+Discovery (no pixel is read; only names, `stat` and symlink checks):
+
+    photo_folder(root)       RGB photos under a folder, recursive, glob include / exclude (COCO folders too)
+    diode_tree(root)         DIODE layout: X.png + X_depth.npy [+ X_depth_mask.npy], metric depth
+    megadepth_tree(root)     MegaDepth layout: .../imgs/X.jpg + .../depths/X.h5 (key `depth`), depth up to scale
+    read_manifest(f, root)   any RGB-D collection listed in a CSV / JSONL manifest of rgb,depth[,mask,scale,...]
+    synthetic(n, size)       procedural RGB-D scenes
+    bundled_photos()         the photos shipped with the package
+    discover(spec)           one of the above from a CLI-style spec such as `diode:/data/diode/val`
+
+Ids are `<collection name>/<path relative to the collection root>` (posix separators), e.g.
+`diode/outdoor/scene_00022/scan_00193/00022_00193_outdoor_000_010.png`, so they do not change when a
+dataset is moved; every sample's randomness is keyed on its source id. Lists are sorted by id.
+
+Symlinks: a collection never reads outside its root. Folder walks do not follow symlinked folders
+(no cycles, no duplicates) and use a symlinked file only if it resolves inside the root; everything
+skipped is reported with a `SkippedInputsWarning` (one per reason, carrying the paths).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import posixpath
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from importlib import resources
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+from spatial_ssrl.engine.sample import Source
+
+__all__ = [
+    "DIODE_FOCAL_PX",
+    "IMAGE_SUFFIXES",
+    "MANIFEST_COLUMNS",
+    "ManifestError",
+    "SkippedInputsWarning",
+    "SourceRef",
+    "bundled_photos",
+    "diode_tree",
+    "discover",
+    "megadepth_tree",
+    "photo_files",
+    "photo_folder",
+    "read_manifest",
+    "synthetic",
+]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+# DIODE's fixed intrinsics: fx = 886.81 px for its original 1024 x 768 images.
+DIODE_FOCAL_PX = 886.81
+
+# Columns of a CSV manifest / keys of a JSONL manifest line.
+MANIFEST_COLUMNS = ("rgb", "depth", "mask", "scale", "focal_px", "id", "depth_key")
+
+# At most this many manifest problems are listed in one ManifestError (the rest are counted).
+_MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """One source, by reference. Exactly one of `rgb` (a file) or `synthetic_seed` is set."""
+
+    id: str
+    rgb: str | None = None
+    depth: str | None = None
+    mask: str | None = None
+    depth_scale: float | None = None
+    depth_key: str | None = None
+    focal_px: float | None = None
+    synthetic_seed: int | None = None
+    size: tuple[int, int] | None = None  # (width, height) of a synthetic scene
+
+    @property
+    def has_depth(self) -> bool:
+        return self.depth is not None or self.synthetic_seed is not None
+
+    def load(self, max_side: int | None = None, max_pixels: int | None = None) -> Source:
+        """Read the source (raises a SourceError subclass for unreadable input)."""
+        if self.synthetic_seed is not None:
+            from spatial_ssrl.sources.synthetic import make_scene
+
+            w, h = self.size or (640, 480)
+            return make_scene(self.synthetic_seed, w, h).to_source(self.id)
+        from spatial_ssrl.sources import load_source
+
+        kwargs = {} if max_pixels is None else {"max_pixels": max_pixels}
+        return load_source(
+            self.rgb,
+            self.depth,
+            mask_path=self.mask,
+            depth_scale=self.depth_scale,
+            depth_key=self.depth_key,
+            source_id=self.id,
+            focal_px=self.focal_px,
+            max_side=max_side,
+            **kwargs,
+        )
+
+
+class SkippedInputsWarning(UserWarning):
+    """Files a discovery function left out, for one reason; `paths` are relative to the collection root."""
+
+    def __init__(self, collection: str, reason: str, paths: Sequence[str]):
+        self.collection = collection
+        self.reason = reason
+        self.paths = list(paths)
+        shown = ", ".join(self.paths[:5])
+        if len(self.paths) > 5:
+            shown += f", ... ({len(self.paths) - 5} more)"
+        super().__init__(f"{collection}: skipped {len(self.paths)} file(s): {reason}: {shown}")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used. The message has one `FILE:LINE: problem` line per problem
+    (at most 20 are listed; `more` counts the rest); `problems` is the list of (line or None, text)."""
+
+    def __init__(self, manifest: str | os.PathLike[str], problems: Sequence[tuple[int | None, str]], more: int = 0):
+        self.manifest = str(manifest)
+        self.problems = list(problems)
+        self.more = more
+        lines = [
+            f"{self.manifest}:{ln}: {msg}" if ln is not None else f"{self.manifest}: {msg}" for ln, msg in problems
+        ]
+        if more:
+            lines.append(f"{self.manifest}: ... and {more} more problem(s)")
+        if len(lines) > 1:
+            lines.insert(0, f"{self.manifest}: {len(self.problems) + more} problems:")
+        super().__init__("\n".join(lines))
+
+    @property
+    def line(self) -> int | None:
+        """The 1-based line of the first problem (None for a problem with the whole file)."""
+        return self.problems[0][0] if self.problems else None
+
+    def __reduce__(self):
+        return type(self), (self.manifest, self.problems, self.more)
+
+
+class _LineProblem(Exception):
+    """One manifest line is wrong (internal; collected into a ManifestError)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Built-in and synthetic sources
+
+
+def bundled_photos() -> list[SourceRef]:
+    """The photos shipped with the package (RGB only; licences in assets/photos/LICENSE.md)."""
+    folder = resources.files("spatial_ssrl") / "assets" / "photos"
+    paths = sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".jpg"))
+    return [SourceRef(id=f"photo/{p.name}", rgb=str(p)) for p in paths]
+
+
+def synthetic(n: int, size: tuple[int, int] = (640, 480), first_seed: int = 0) -> list[SourceRef]:
+    """`n` procedural RGB-D scenes with exact depth (scene i is drawn from seed i)."""
+    return [
+        SourceRef(id=f"synthetic/scene-{i:06d}", synthetic_seed=i, size=tuple(size))
+        for i in range(first_seed, first_seed + n)
+    ]
+
+
+def photo_files(paths: list[str | os.PathLike[str]]) -> list[SourceRef]:
+    """RGB photos from files or folders (searched recursively), sorted for a stable order.
+
+    Ids are the paths as given (so they change when the files move); `photo_folder` gives ids
+    relative to the folder."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += [f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"input {p} does not exist")
+    return [SourceRef(id=str(f), rgb=str(f)) for f in sorted(set(files))]
+
+
+# --------------------------------------------------------------------------------------------------
+# Folder walks
+
+
+def _match_parts(pattern: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_match_parts(rest, parts[i:]) for i in range(len(parts) + 1))
+    return bool(parts) and fnmatchcase(parts[0], head) and _match_parts(rest, parts[1:])
+
+
+def _glob_match(rel: str, pattern: str) -> bool:
+    """Does the relative posix path `rel` match `pattern` (see `photo_folder` for the rules)?"""
+    if "/" not in pattern:
+        return fnmatchcase(rel.rsplit("/", 1)[-1], pattern)
+    return _match_parts(tuple(p for p in pattern.split("/") if p), tuple(rel.split("/")))
+
+
+def _check_patterns(patterns: Iterable[str], what: str) -> tuple[str, ...]:
+    if isinstance(patterns, str):
+        patterns = (patterns,)
+    out = tuple(patterns)
+    for p in out:
+        if not isinstance(p, str) or not p or p.startswith("/"):
+            raise ValueError(f"{what} patterns must be non-empty paths relative to the root, got {p!r}")
+    return out
+
+
+def _selected(rel: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    return any(_glob_match(rel, p) for p in include) and not any(_glob_match(rel, p) for p in exclude)
+
+
+class _Skips:
+    """Skipped files by reason, reported as one SkippedInputsWarning per reason."""
+
+    def __init__(self, collection: str):
+        self.collection = collection
+        self.by_reason: dict[str, list[str]] = {}
+
+    def add(self, reason: str, rel: str) -> None:
+        self.by_reason.setdefault(reason, []).append(rel)
+
+    def warn(self) -> None:
+        for reason, paths in self.by_reason.items():
+            warnings.warn(SkippedInputsWarning(self.collection, reason, sorted(paths)), stacklevel=4)
+
+
+def _root_dir(root: str | os.PathLike[str]) -> tuple[Path, str]:
+    """(resolved root, default collection name = the root folder's name as given)."""
+    given = Path(root)
+    if not given.exists():
+        raise FileNotFoundError(f"collection root {given} does not exist")
+    if not given.is_dir():
+        raise NotADirectoryError(f"collection root {given} is not a folder")
+    return given.resolve(), Path(os.path.abspath(given)).name
+
+
+def _scan(root: Path, skips: _Skips) -> dict[str, Path]:
+    """Every usable file under `root` (resolved), as {relative posix path: path to read}.
+
+    Symlinked folders are not entered; a symlinked file is kept (as its resolved target) only if
+    it resolves to a file inside root. Skips are recorded in `skips`."""
+    files: dict[str, Path] = {}
+
+    def onerror(err: OSError) -> None:
+        name = Path(err.filename).relative_to(root).as_posix() if err.filename else "?"
+        skips.add(f"unreadable folder ({err.strerror})", name)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
+        here = Path(dirpath)
+        rel_dir = here.relative_to(root).as_posix()
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        for d in dirnames:
+            if (here / d).is_symlink():
+                skips.add("symlinked folder (not followed)", prefix + d)
+        for f in filenames:
+            path, rel = here / f, prefix + f
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    skips.add("symlink resolving outside the root", rel)
+                    continue
+                if not target.is_file():
+                    skips.add("broken symlink or symlink to a non-file", rel)
+                    continue
+                path = target
+            files[rel] = path
+    return files
+
+
+def _finish(refs: list[SourceRef], skips: _Skips, root: Path) -> list[SourceRef]:
+    skips.warn()
+    if not refs:
+        warnings.warn(f"{skips.collection}: no sources found under {root}", UserWarning, stacklevel=3)
+    return sorted(refs, key=lambda r: r.id)
+
+
+def photo_folder(
+    root: str | os.PathLike[str],
+    include: Iterable[str] = ("**/*",),
+    exclude: Iterable[str] = (),
+    name: str | None = None,
+) -> list[SourceRef]:
+    """RGB photos under `root` (recursive), e.g. a COCO folder such as `train2017/`.
+
+    Only files with an image suffix (`IMAGE_SUFFIXES`, any case) are listed. A file is kept if its
+    path relative to root (posix separators) matches at least one `include` pattern and no
+    `exclude` pattern. Pattern rules (gitignore-like, built on `fnmatch` per path component):
+      - a pattern without `/` is matched against the file name alone: `*.jpg` matches at any depth;
+      - a pattern with `/` is matched against the whole relative path, component by component:
+        `*`, `?` and `[seq]` never cross a `/`, and a `**` component matches zero or more folders
+        (`train2017/*.jpg` = directly in train2017; `**/val/**` = anything under any `val` folder);
+      - matching is case-sensitive, and `*` also matches names starting with a dot.
+    Ids are `name/<relative path>`; `name` defaults to the root folder's name. Symlinked folders are
+    not followed; symlinked files resolving outside root are skipped and reported (SkippedInputsWarning).
+    """
+    include, exclude = _check_patterns(include, "include"), _check_patterns(exclude, "exclude")
+    root_r, default_name = _root_dir(root)
+    name = name or default_name or "photos"
+    skips = _Skips(name)
+    refs = [
+        SourceRef(id=f"{name}/{rel}", rgb=str(path))
+        for rel, path in _scan(root_r, skips).items()
+        if PurePosixPath(rel).suffix.lower() in IMAGE_SUFFIXES and _selected(rel, include, exclude)
+    ]
+    return _finish(refs, skips, root_r)
+
+
+def diode_tree(
+    root: str | os.PathLike[str],
+    name: str = "diode",
+    focal_px: float | None = DIODE_FOCAL_PX,
+    *,
+    include: Iterable[str] = ("**/*",),
+    exclude: Iterable[str] = (),
+) -> list[SourceRef]:
+    """A DIODE-style tree: every `X.png` with a sibling `X_depth.npy` (metric depth) and, if present,
+    `X_depth_mask.npy` (nonzero = valid).
+
+    `focal_px` defaults to DIODE's fixed fx = 886.81 px, which is only right for images at DIODE's
+    original 1024 x 768 resolution (discovery reads no pixels, so this is not checked); pass None
+    for a resized copy of DIODE (or the rescaled focal). `include` / `exclude` select images as in
+    `photo_folder` (e.g. `exclude=("indoors/**",)`). PNGs without a depth map, and depth maps
+    without a PNG, are skipped and reported (SkippedInputsWarning).
+    """
+    include, exclude = _check_patterns(include, "include"), _check_patterns(exclude, "exclude")
+    root_r, _ = _root_dir(root)
+    skips = _Skips(name)
+    files = _scan(root_r, skips)
+    refs = []
+    for rel, path in files.items():
+        if rel.endswith("_depth.npy"):
+            stem = rel[: -len("_depth.npy")]
+            if stem + ".png" not in files and _selected(stem + ".png", include, exclude):
+                skips.add("depth map without X.png", rel)
+        if not rel.lower().endswith(".png") or not _selected(rel, include, exclude):
+            continue
+        stem = rel[: -len(".png")]
+        depth, mask = files.get(stem + "_depth.npy"), files.get(stem + "_depth_mask.npy")
+        if depth is None:
+            skips.add("PNG without X_depth.npy", rel)
+            continue
+        refs.append(
+            SourceRef(
+                id=f"{name}/{rel}",
+                rgb=str(path),
+                depth=str(depth),
+                mask=None if mask is None else str(mask),
+                focal_px=focal_px,
+            )
+        )
+    return _finish(refs, skips, root_r)
+
+
+def megadepth_tree(
+    root: str | os.PathLike[str],
+    name: str = "megadepth",
+    *,
+    include: Iterable[str] = ("**/*",),
+    exclude: Iterable[str] = (),
+) -> list[SourceRef]:
+    """A MegaDepth-style tree: every image in a folder named `imgs` whose depth is `../depths/<stem>.h5`
+    (HDF5 dataset `depth`, 0 = invalid).
+
+    The v1 layout is `phoenix/S6/zl548/MegaDepth_v1/<scene>/dense<k>/imgs/<stem>.jpg` with
+    `.../dense<k>/depths/<stem>.h5`, but any depth of nesting works. MegaDepth depth comes from SfM and
+    is only defined up to a per-scene scale (the depth tasks compare relative gaps, so that is fine);
+    no focal length is set. Images without depth, and images outside an `imgs` folder, are skipped and
+    reported (SkippedInputsWarning). `include` / `exclude` select images as in `photo_folder`.
+    """
+    include, exclude = _check_patterns(include, "include"), _check_patterns(exclude, "exclude")
+    root_r, _ = _root_dir(root)
+    skips = _Skips(name)
+    files = _scan(root_r, skips)
+    refs = []
+    for rel, path in files.items():
+        pure = PurePosixPath(rel)
+        if pure.suffix.lower() not in IMAGE_SUFFIXES or not _selected(rel, include, exclude):
+            continue
+        if pure.parent.name != "imgs":
+            skips.add("image not in an `imgs` folder", rel)
+            continue
+        depth = files.get((pure.parent.parent / "depths" / f"{pure.stem}.h5").as_posix())
+        if depth is None:
+            skips.add("image without ../depths/<stem>.h5", rel)
+            continue
+        refs.append(SourceRef(id=f"{name}/{rel}", rgb=str(path), depth=str(depth), depth_key="depth"))
+    return _finish(refs, skips, root_r)
+
+
+# --------------------------------------------------------------------------------------------------
+# Manifests
+
+
+def _short(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line, record) per data row, or (line, problem text) for a bad row; raises for a bad header."""
+    allowed = ", ".join(MANIFEST_COLUMNS)
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        header: list[str] | None = None
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                raise ManifestError(path, [(reader.line_num, f"unreadable CSV ({e})")]) from e
+            ln = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in row]
+                unknown = [c for c in header if c not in MANIFEST_COLUMNS]
+                if unknown:
+                    raise ManifestError(
+                        path,
+                        [(ln, f"unknown column(s) {unknown} in the header line (allowed: {allowed})")],
+                    )
+                dupes = sorted({c for c in header if header.count(c) > 1})
+                if dupes:
+                    raise ManifestError(path, [(ln, f"duplicate column(s) {dupes} in the header line")])
+                if "rgb" not in header:
+                    raise ManifestError(path, [(ln, f"the header line has no 'rgb' column: {row!r}")])
+                continue
+            if len(row) > len(header):
+                yield ln, f"{len(row)} values but the header has {len(header)} columns: {_short(repr(row))}"
+                continue
+            yield ln, dict(zip(header, row))  # missing trailing cells = empty
+    if header is None:
+        raise ManifestError(path, [(None, f"empty manifest: a header line naming the columns ({allowed}) is required")])
+
+
+def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    allowed = ", ".join(MANIFEST_COLUMNS)
+    with open(path, encoding="utf-8-sig") as f:
+        for ln, line in enumerate(f, 1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                yield ln, f"malformed JSON ({e.msg}, column {e.colno}): {_short(text)!r}"
+                continue
+            if not isinstance(obj, dict):
+                yield ln, f"expected a JSON object, got {type(obj).__name__}: {_short(text)!r}"
+                continue
+            unknown = sorted(k for k in obj if k not in MANIFEST_COLUMNS)
+            if unknown:
+                yield ln, f"unknown key(s) {unknown} (allowed: {allowed})"
+                continue
+            yield ln, obj
+
+
+def _text_field(rec: dict[str, Any], key: str) -> str | None:
+    value = rec.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _LineProblem(f"{key} must be a string, got {value!r}")
+    return value.strip() or None
+
+
+def _number_field(rec: dict[str, Any], key: str) -> float | None:
+    value = rec.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _LineProblem(f"{key} must be a number, got {value!r}")
+    try:
+        x = float(value)
+    except ValueError:
+        raise _LineProblem(f"{key} is not a number: {value!r}") from None
+    if not (math.isfinite(x) and x > 0):
+        raise _LineProblem(f"{key} must be a positive finite number, got {value!r}")
+    return x
+
+
+def _under_root(root: Path, key: str, value: str) -> tuple[str, Path]:
+    """(normalised relative posix path, resolved path) of a manifest path, which must stay in root."""
+    if "\x00" in value:
+        raise _LineProblem(f"{key} path {value!r} contains a NUL character")
+    if value.startswith(("/", "\\")) or PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute():
+        raise _LineProblem(f"{key} path {value!r} is absolute; manifest paths must be relative to the root {root}")
+    rel = posixpath.normpath(value)  # lexical: 'a/../b' -> 'b'; the file read is root/rel
+    if rel == ".." or rel.startswith("../"):
+        raise _LineProblem(f"{key} path {value!r} escapes the root {root} through '..'")
+    if rel == ".":
+        raise _LineProblem(f"{key} path {value!r} names the root folder, not a file")
+    target = (root / rel).resolve()
+    if not target.is_relative_to(root):
+        raise _LineProblem(f"{key} path {value!r} resolves through a symlink to {target}, outside the root {root}")
+    if not target.exists():
+        raise _LineProblem(f"{key} file {value!r} does not exist under the root {root}")
+    if not target.is_file():
+        raise _LineProblem(f"{key} path {value!r} is not a file")
+    return rel, target
+
+
+def _manifest_ref(rec: dict[str, Any], root: Path, name: str) -> SourceRef:
+    rgb_value = _text_field(rec, "rgb")
+    if rgb_value is None:
+        raise _LineProblem(f"rgb is empty ({rec.get('rgb')!r}); every line needs an image path")
+    rgb_rel, rgb = _under_root(root, "rgb", rgb_value)
+    depth_value, mask_value = _text_field(rec, "depth"), _text_field(rec, "mask")
+    depth = None if depth_value is None else _under_root(root, "depth", depth_value)[1]
+    mask = None if mask_value is None else _under_root(root, "mask", mask_value)[1]
+    scale, focal = _number_field(rec, "scale"), _number_field(rec, "focal_px")
+    depth_key = _text_field(rec, "depth_key")
+    if depth is None:
+        for key, value in (("mask", mask_value), ("scale", scale), ("depth_key", depth_key)):
+            if value is not None:
+                raise _LineProblem(f"{key} {value!r} is given without a depth map")
+    return SourceRef(
+        id=_text_field(rec, "id") or f"{name}/{rgb_rel}",
+        rgb=str(rgb),
+        depth=None if depth is None else str(depth),
+        mask=None if mask is None else str(mask),
+        depth_scale=scale,
+        depth_key=depth_key,
+        focal_px=focal,
+    )
+
+
+def read_manifest(
+    path: str | os.PathLike[str], root: str | os.PathLike[str], name: str | None = None
+) -> list[SourceRef]:
+    """Sources listed in a manifest, with every path resolved under `root`.
+
+    Format by suffix: `.csv` (UTF-8, a header line is required) or `.jsonl` / `.ndjson` / `.json`
+    (JSON lines: one object per line). Columns / keys: `rgb` (required), `depth`, `mask`, `scale`
+    (multiplies the depth, e.g. 0.001 for millimetre PNGs), `focal_px`, `depth_key` (dataset in an
+    .npz / .h5 file) and `id`. Empty cells / null mean absent; blank lines are ignored.
+
+    Paths are relative to `root` and may not leave it: absolute paths, `..` that climbs above root
+    (`a/../b` is fine) and symlinks resolving outside root are refused. Files are checked to exist
+    at discovery (one `stat` each), so a missing file fails here rather than in a worker hours later.
+    Ids: the `id` column verbatim if given, else `name/<rgb path normalised>`, with `name` defaulting
+    to the root folder's name; ids must be unique.
+
+    Raises ManifestError (a ValueError) naming the manifest, the 1-based line and the offending value
+    for every bad line (up to 20 listed): bad paths, missing files, empty rgb, non-numeric or
+    non-positive scale / focal_px, unknown columns or keys, malformed JSON, duplicate ids, and
+    mask / scale / depth_key without a depth map.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(path, [(None, "no such manifest file")])
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        records = _csv_records(path)
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        records = _jsonl_records(path)
+    else:
+        raise ManifestError(path, [(None, f"unknown manifest format {suffix!r} (use .csv or .jsonl)")])
+    given_root = Path(root)
+    if not given_root.is_dir():
+        raise ManifestError(path, [(None, f"the root {given_root} is not an existing folder")])
+    root_r = given_root.resolve()
+    name = name or Path(os.path.abspath(given_root)).name or "manifest"
+
+    refs: list[SourceRef] = []
+    first_line: dict[str, int] = {}
+    problems: list[tuple[int | None, str]] = []
+    more = 0
+    try:
+        for ln, rec in records:
+            try:
+                if isinstance(rec, str):
+                    raise _LineProblem(rec)
+                ref = _manifest_ref(rec, root_r, name)
+                if ref.id in first_line:
+                    raise _LineProblem(f"duplicate id {ref.id!r} (first on line {first_line[ref.id]})")
+            except _LineProblem as e:
+                if len(problems) < _MAX_PROBLEMS:
+                    problems.append((ln, str(e)))
+                else:
+                    more += 1
+                continue
+            first_line[ref.id] = ln
+            refs.append(ref)
+    except UnicodeDecodeError as e:
+        raise ManifestError(path, [*problems, (None, f"not UTF-8 text ({e.reason} at byte {e.start})")]) from e
+    if problems:
+        raise ManifestError(path, problems, more)
+    return sorted(refs, key=lambda r: r.id)
+
+
+# --------------------------------------------------------------------------------------------------
+# CLI specs
+
+_SPEC_KINDS = ("photos", "diode", "megadepth", "manifest", "synthetic", "bundled")
+_SYNTHETIC_SPEC = re.compile(r"(\d+)(?:x(\d+)x(\d+))?")
+
+
+def discover(spec: str | os.PathLike[str]) -> list[SourceRef]:
+    """Sources from a CLI-style spec:
+
+    photos:PATH          photo_folder(PATH), or the single photo PATH
+    diode:PATH           diode_tree(PATH)
+    megadepth:PATH       megadepth_tree(PATH)
+    manifest:FILE[@ROOT] read_manifest(FILE, ROOT); ROOT defaults to the manifest's folder
+    synthetic:N[xWxH]    synthetic(N, (W, H)), e.g. synthetic:100x640x480 (default size 640x480)
+    bundled              bundled_photos()
+    PATH                 an existing file or folder: same as photos:PATH
+    """
+    spec = os.fspath(spec)
+    kind, sep, arg = spec.partition(":")
+    if spec == "bundled":
+        return bundled_photos()
+    if not sep or kind not in _SPEC_KINDS:
+        if spec and Path(spec).exists():
+            return _photos_spec(spec)
+        if sep and "/" not in kind and "\\" not in kind:
+            raise ValueError(f"unknown input kind {kind!r} in {spec!r}; use one of {', '.join(_SPEC_KINDS)}")
+        raise FileNotFoundError(f"input {spec!r} is neither an existing path nor a KIND:ARG spec")
+    if kind == "bundled":
+        raise ValueError(f"'bundled' takes no argument, got {spec!r}")
+    if not arg:
+        raise ValueError(f"input spec {spec!r} needs an argument after '{kind}:'")
+    if kind == "photos":
+        return _photos_spec(arg)
+    if kind == "diode":
+        return diode_tree(arg)
+    if kind == "megadepth":
+        return megadepth_tree(arg)
+    if kind == "manifest":
+        file, root = arg, None
+        if not Path(arg).is_file() and "@" in arg:  # a manifest path may itself contain '@'
+            file, root = arg.rsplit("@", 1)
+        return read_manifest(file, root or Path(file).parent)
+    m = _SYNTHETIC_SPEC.fullmatch(arg)
+    if m is None:
+        raise ValueError(f"bad synthetic spec {spec!r}; expected synthetic:N or synthetic:NxWxH")
+    n = int(m[1])
+    size = (int(m[2]), int(m[3])) if m[2] else (640, 480)
+    if min(size) < 2:
+        raise ValueError(f"bad synthetic spec {spec!r}: the image size must be at least 2x2")
+    return synthetic(n, size)
+
+
+def _photos_spec(arg: str) -> list[SourceRef]:
+    p = Path(arg)
+    if p.is_file():
+        parent = Path(os.path.abspath(p)).parent.name or "photos"
+        return [SourceRef(id=f"{parent}/{p.name}", rgb=str(p.resolve()))]
+    return photo_folder(p)
