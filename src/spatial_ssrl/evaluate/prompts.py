@@ -6,14 +6,14 @@
 - "direct": the question and a request for the bare answer (a letter, yes/no, a number).
 
 Images come first (the order VLMEvalKit uses), a video as one video part; the message is built with the
-TRL exporter's helper, so placeholders become image parts exactly as in training data.
+contract's `user_message`, as the TRL export builds training prompts, so placeholders become image parts
+exactly as in training data.
 """
 
 from __future__ import annotations
 
-from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT, IMAGE
+from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT, IMAGE, user_message
 from spatial_ssrl.evaluate.items import EvalItem
-from spatial_ssrl.export.trl import user_message
 
 MODES = ("cot", "direct")
 
@@ -70,10 +70,10 @@ def build_message(item: EvalItem, mode: str = "cot") -> dict:
     """One user message: {"role": "user", "content": [image/video parts, text parts]}."""
     text = question_text(item)
     if item.is_video:
-        message = user_message({"problem": f"{VIDEO_NOTE}\n{text}", "images": []}, instruction(item, mode))
+        message = user_message(f"{VIDEO_NOTE}\n{text}", 0, instruction(item, mode))
         message["content"].insert(0, {"type": "video", "text": None})
         return message
     n = len(item.images)
     if text.count(IMAGE) != n:  # placeholders are kept only when they match the images (pretext rows)
         text = IMAGE * n + text.replace(IMAGE, "")
-    return user_message({"problem": text, "images": item.images}, instruction(item, mode))
+    return user_message(text, n, instruction(item, mode))

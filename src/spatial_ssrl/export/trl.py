@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from spatial_ssrl.contract import append_text, image_parts, resolve_format_prompt
+from spatial_ssrl.contract import resolve_format_prompt, user_message
 from spatial_ssrl.export.common import CONTENT_PART, IMAGES_TYPE, ParquetSink, hf_schema, rows_of, splits_present
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.list_(CONTENT_PART))])
@@ -44,14 +44,14 @@ SFT_SCHEMA = hf_schema(
 )
 
 
-def user_message(row: dict, format_prompt: str) -> dict:
-    parts = image_parts(row["problem"], len(row["images"]))
-    return {"role": "user", "content": append_text(parts, format_prompt)}
+def row_message(row: dict, format_prompt: str) -> dict:
+    """The user message of a dataset row (its problem and images), the instruction appended."""
+    return user_message(row["problem"], len(row["images"]), format_prompt)
 
 
 def convert(row: dict, format_prompt: str) -> dict:
     return {
-        "prompt": [user_message(row, format_prompt)],
+        "prompt": [row_message(row, format_prompt)],
         "images": row["images"],
         "answer": row["answer"],
         "answer_type": row["answer_type"],
@@ -84,7 +84,7 @@ class SftWriter(ParquetSink):
         assistant = {"role": "assistant", "content": [{"type": "text", "text": response}]}
         self.add(
             {
-                "messages": [user_message(row, self.format_prompt), assistant],
+                "messages": [row_message(row, self.format_prompt), assistant],
                 "images": row["images"],
                 "id": row["id"],
                 "task": row["task"],

@@ -68,7 +68,9 @@ CHAT_TEMPLATE = """{%- set default_system = DEFAULT_SYSTEM -%}
 
 def _corpus(n_per_task: int = 6) -> list[str]:
     """Text the models will see: generated questions, answers and cold-start style responses."""
-    from spatial_ssrl import Rejection, list_tasks, run_task
+    import spatial_ssrl.tasks  # noqa: F401  (registers the built-in tasks)
+    from spatial_ssrl.engine.registry import list_tasks, run_task
+    from spatial_ssrl.engine.sample import Rejection
     from spatial_ssrl.sources.synthetic import make_scene
 
     texts = ["<think>", "</think>", "\\boxed{", "}", "0123456789", "ABCD", "-", " "]
