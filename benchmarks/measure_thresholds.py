@@ -620,9 +620,9 @@ def section_depth(groups, cfg: Config) -> None:
 # Relative position
 
 
-# SPEC section 2, written out here independently of the task module: facing -> (forward, right) as
-# (x, z) vectors; facing +z has right +x, -z has right -x, -x has right +z, +x has right -z.
-SPEC_FACINGS = {
+# The position rule of docs/tasks.md, written out here independently of the task module: facing ->
+# (forward, right) as (x, z) vectors; facing +z has right +x, -z has right -x, -x has right +z, +x has right -z.
+RULE_FACINGS = {
     "away": ((0.0, 1.0), (1.0, 0.0)),
     "toward": ((0.0, -1.0), (-1.0, 0.0)),
     "left": ((-1.0, 0.0), (0.0, 1.0)),
@@ -655,7 +655,7 @@ def uses_z(facing: str, answer: str) -> bool:
 
 
 def answer_holds(facing: str, answer: str, dx: float, dz: float) -> bool:
-    (fx, fz), (rx, rz) = SPEC_FACINGS[facing]
+    (fx, fz), (rx, rz) = RULE_FACINGS[facing]
     front, right = dx * fx + dz * fz, dx * rx + dz * rz
     ok = True
     for part in answer.split("-"):
@@ -748,7 +748,7 @@ def section_position(groups, cfg: Config) -> None:
     for name in names[:2]:
         for focal_none in (False, True):
             cells = []
-            for facing in SPEC_FACINGS:
+            for facing in RULE_FACINGS:
                 params = PositionParams(max_viewers=1, facing_weights={facing: 1.0})
                 ok = n = 0
                 for variant in ("cardinal", "diagonal"):
@@ -759,7 +759,7 @@ def section_position(groups, cfg: Config) -> None:
                         ok += int(not isinstance(r, Rejection))
                 cells.append(share(ok, n))
             frows.append([name, "unknown" if focal_none else "known", *cells])
-    print(table(["scenes", "focal", *SPEC_FACINGS], frows))
+    print(table(["scenes", "focal", *RULE_FACINGS], frows))
     print()
 
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import json
 from html.parser import HTMLParser
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
 from spatial_ssrl.dataset.builder import BuildConfig, build
+from spatial_ssrl.dataset.preview import sample_card, write_preview
 from spatial_ssrl.dataset.schema import read_rows
 from spatial_ssrl.sources.discover import synthetic
 
@@ -50,3 +57,38 @@ def test_preview_page_is_valid_and_complete(tmp_path):
     assert "option D" in page  # crop candidates captioned by letter
     for r in rows:
         assert f"<span class='answer'>{r['answer']}" in page
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 12), (10, 120, 200)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_dataset_text_is_escaped(tmp_path):
+    """Problem, id, variant, answer and option text come from a dataset: the page shows them, never runs them."""
+    row = {
+        "id": "x<i>1",
+        "task": "position<b>",
+        "variant": "v'1",
+        "images": [{"bytes": _png(), "path": None}],
+        "problem": "<image>\n<script>alert(1)</script> Which side?",
+        "answer": "A",
+        "options": json.dumps({"A": "left & <u>up</u>", "B": "right"}),
+        "meta": json.dumps({"margins": {"gap": 0.5}}),
+    }
+    shard = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist([row]), shard)
+    page = write_preview(shard, tmp_path / "preview.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Which side?" in page
+    assert "<pre>&lt;image&gt;\n" in page
+    assert "<span class='answer'>A (left &amp; &lt;u&gt;up&lt;/u&gt;)</span>" in page
+    assert "x&lt;i&gt;1 &middot; variant v&#39;1" in page
+    assert "<h2 id='position&lt;b&gt;'>position&lt;b&gt;</h2>" in page
+    parser = _Collector()
+    parser.feed(page)
+    assert not parser.errors and parser.stack == [] and len(parser.imgs) == 1
+
+    # markup a caller adds under the answer is trusted; the row's text still is not
+    card = sample_card(row, max_side=64, extra_html="<ul class='pred'><li>ok</li></ul>")
+    assert "<ul class='pred'><li>ok</li></ul>" in card and "<script>" not in card

@@ -7,7 +7,6 @@ import base64
 import io
 import json
 from collections import Counter
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -18,63 +17,12 @@ from spatial_ssrl.cli import main as ssrl
 from spatial_ssrl.demo import DemoConfig, DemoError, run_demo
 from spatial_ssrl.demo import pipeline as demo_pipeline
 from spatial_ssrl.demo.report import comparison_markdown
+from tests.fixtures.html import parse_page
+
+pytestmark = pytest.mark.slow  # trains models: `pytest -m "not slow"` skips it
 
 STAGES = ["model", "dataset", "sft", "grpo", "evaluate", "report"]
 MODELS = ["base", "cold_start", "grpo"]
-VOID = {"meta", "img", "br", "hr", "link", "input"}
-
-
-class Page(HTMLParser):
-    """Tables (by id) as lists of cell texts, image sources, and a check that every tag is closed in order."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[str] = []
-        self.errors: list[str] = []
-        self.tables: dict[str, list[list[str]]] = {}
-        self.images: list[str] = []
-        self.attrs_seen: list[tuple[str, str, str]] = []
-        self._table: str | None = None
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        self.attrs_seen += [(tag, k, v or "") for k, v in attrs.items()]
-        if tag not in VOID:
-            self.stack.append(tag)
-        if tag == "table":
-            self._table = attrs.get("id", f"table{len(self.tables)}")
-            self.tables[self._table] = []
-        elif tag == "tr" and self._table:
-            self.tables[self._table].append([])
-        elif tag in ("td", "th") and self._table:
-            self._cell = []
-        elif tag == "img":
-            self.images.append(attrs.get("src", ""))
-
-    def handle_endtag(self, tag):
-        if tag in VOID:
-            return
-        if not self.stack or self.stack[-1] != tag:
-            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
-            return
-        self.stack.pop()
-        if tag in ("td", "th") and self._table and self._cell is not None:
-            self.tables[self._table][-1].append("".join(self._cell).strip())
-            self._cell = None
-        elif tag == "table":
-            self._table = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def parse_page(path: Path) -> Page:
-    page = Page()
-    page.feed(path.read_text(encoding="utf-8"))
-    page.close()
-    return page
 
 
 def read_test_rows(out: Path) -> list[dict]:
@@ -142,7 +90,7 @@ def test_report_numbers_match_the_evaluation_runs(demo):
 
 def test_report_html_tables_equal_the_json(demo):
     report = json.loads((demo / "report.json").read_text())
-    page = parse_page(demo / "report.html")
+    page = parse_page(demo / "report.html", strip=True)
     assert not page.errors and not page.stack, (page.errors, page.stack)
 
     table = page.tables["comparison"]
@@ -164,7 +112,7 @@ def test_report_html_tables_equal_the_json(demo):
 
 
 def test_report_html_is_self_contained(demo):
-    page = parse_page(demo / "report.html")
+    page = parse_page(demo / "report.html", strip=True)
     assert len(page.images) >= 5  # bar chart, curves, gallery samples
     for src in page.images:
         assert src.startswith("data:image/"), src[:60]

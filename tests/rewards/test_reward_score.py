@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spatial_ssrl import Source, run_task
-from spatial_ssrl.rewards import RewardConfig, accuracy_reward, format_reward, normalize_answer, score
+from spatial_ssrl.rewards import RewardConfig, normalize_answer, response_accuracy, response_format, score
 from spatial_ssrl.sources.synthetic import make_scene
 
 POSITION = {"A": "Front", "B": "Left", "C": "Back", "D": "Right"}
@@ -57,8 +57,8 @@ def test_rules(response, fmt, acc):
     got = score(response, "C", "choice", POSITION)
     assert (got["format"], got["accuracy"]) == (fmt, acc)
     assert got["overall"] == pytest.approx(0.9 * acc + 0.1 * fmt)
-    assert format_reward(response) == fmt
-    assert accuracy_reward(response, "C", "choice", POSITION) == acc
+    assert response_format(response) == fmt
+    assert response_accuracy(response, "C", "choice", POSITION) == acc
 
 
 def test_weights_are_configurable_and_validated():
@@ -85,16 +85,16 @@ def test_weights_are_configurable_and_validated():
 )
 def test_partial_credit_for_orderings(boxed, expected):
     r = ok(f"\\boxed{{{boxed}}}")
-    assert accuracy_reward(r, "0-2-3-1", "permutation", partial_credit=True) == expected
-    assert accuracy_reward(r, "0-2-3-1", "permutation") == (1.0 if expected == 1.0 else 0.0)  # off by default
+    assert response_accuracy(r, "0-2-3-1", "permutation", partial_credit=True) == expected
+    assert response_accuracy(r, "0-2-3-1", "permutation") == (1.0 if expected == 1.0 else 0.0)  # off by default
     got = score(r, "0-2-3-1", "permutation", config=RewardConfig(partial_credit=True))
     assert got["accuracy"] == expected
 
 
 def test_partial_credit_never_applies_to_hedges_or_other_types():
     hedge = ok("\\boxed{0-2-1-3} \\boxed{0-2-3-1}")
-    assert accuracy_reward(hedge, "0-2-3-1", "permutation", partial_credit=True) == 0.0
-    assert accuracy_reward(ok("\\boxed{3-1}"), "3-0", "label_direction", partial_credit=True) == 0.0
+    assert response_accuracy(hedge, "0-2-3-1", "permutation", partial_credit=True) == 0.0
+    assert response_accuracy(ok("\\boxed{3-1}"), "3-0", "label_direction", partial_credit=True) == 0.0
 
 
 def test_answer_type_from_task_and_options_from_json():
@@ -124,7 +124,7 @@ def test_invalid_ground_truth_raises(answer, answer_type, options):
 
 def test_non_string_response_scores_zero():
     assert score(None, "C", "choice") == {"overall": 0.0, "format": 0.0, "accuracy": 0.0}  # type: ignore[arg-type]
-    assert format_reward(b"<think>r</think>\\boxed{C}") == 0.0  # type: ignore[arg-type]
+    assert response_format(b"<think>r</think>\\boxed{C}") == 0.0  # type: ignore[arg-type]
 
 
 def test_real_task_answers_are_canonical_and_score_one(textured):

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.slow  # trains models: `pytest -m "not slow"` skips it
+
 pytest.importorskip("trl")
 torch = pytest.importorskip("torch")
 

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from spatial_ssrl.cli import main as ssrl
+
+pytestmark = pytest.mark.slow  # trains models: `pytest -m "not slow"` skips it
 
 REPO = Path(__file__).resolve().parents[2]
 

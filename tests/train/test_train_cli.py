@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from spatial_ssrl.cli import main as ssrl
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +28,7 @@ def test_train_help_lists_the_commands(capsys):
     assert "ssrl train sft" in out and "ssrl train grpo" in out and "ssrl train merge" in out
 
 
+@pytest.mark.slow
 def test_grpo_command_on_tiny_qwen3_vl_with_a_custom_format_prompt(tmp_path):
     assert ssrl(["tiny-model", str(tmp_path / "q3"), "--arch", "qwen3_vl"]) == 0
     args = ["generate", str(tmp_path / "data"), "--synthetic", "4", "--per-task", "1", "--max-side", "160"]

@@ -15,6 +15,8 @@ import pytest
 
 from spatial_ssrl.cli import main as ssrl
 
+pytestmark = pytest.mark.slow  # trains models: `pytest -m "not slow"` skips it
+
 REPO = Path(__file__).resolve().parents[2]
 SFT_CONFIG = REPO / "configs" / "sft" / "tiny-cpu.yaml"
 GRPO_CONFIG = REPO / "configs" / "grpo" / "tiny-cpu.yaml"
@@ -46,7 +48,8 @@ def sft_run(work):
 
 
 def test_sft_cold_start_learns_the_answer_format(work, sft_run):
-    from spatial_ssrl.train.heldout import evaluate_rewards
+    from spatial_ssrl.evaluate import TransformersBackend, evaluate
+    from spatial_ssrl.evaluate.readers.pretext import read_pretext
 
     rows = records(sft_run)
     losses = [r["loss"] for r in rows if "loss" in r]
@@ -55,17 +58,14 @@ def test_sft_cold_start_learns_the_answer_format(work, sft_run):
     assert evals[-1] < 0.2 * evals[0], evals
     assert (sft_run / "plots" / "loss.png").exists()
 
-    # Greedy responses on held-out validation prompts (other source photos than the cold-start rows).
-    from datasets import load_dataset
-
-    from spatial_ssrl.export import export
-
-    export(work / "data", "trl", work / "trl", splits=["validation"])
-    val = load_dataset("parquet", data_files=str(work / "trl" / "validation.parquet"), split="train")
-    val = val.filter(lambda t: t in COLD_START_TASKS, input_columns="task")
-    report = evaluate_rewards(str(sft_run), val, max_new_tokens=320, batch_size=10)
-    assert report["n"] >= 20
-    assert report["format"] > 0.9, (report["per_task"], report["responses"][:3])
+    # Greedy responses on held-out validation prompts (other source photos than the cold-start rows), scored by
+    # the evaluator `ssrl eval` uses: the training prompt and the training rewards.
+    bench = read_pretext(work / "data", "validation")
+    bench.items = [item for item in bench.items if item.category in COLD_START_TASKS]
+    backend = TransformersBackend(str(sft_run), device_map=None, dtype="float32", batch_size=10, max_new_tokens=320)
+    summary = evaluate([bench], backend, work / "eval-sft", progress=False)["benchmarks"][bench.name]
+    assert summary["n"] >= 20
+    assert summary["format_rate"] > 0.9, summary
 
 
 def test_grpo_after_cold_start_changes_weights_and_logs_per_task(work, sft_run):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from spatial_ssrl.cli import main as ssrl
 from spatial_ssrl.train import sft
 from spatial_ssrl.train.common import parse_args
+
+pytestmark = pytest.mark.slow  # trains models: `pytest -m "not slow"` skips it
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,6 +13,8 @@ from transformers import TrainerCallback
 from spatial_ssrl.cli import main as ssrl
 from spatial_ssrl.train.common import parse_args
 
+pytestmark = pytest.mark.slow  # trains models: `pytest -m "not slow"` skips it
+
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -48,9 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     from spatial_ssrl.engine.loader import TaskImportError, import_task_modules  # stdlib only
 
     parser = build_parser()
-    args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    if rest and not getattr(args, "passthrough", False):
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:  # argparse exits on --help, --version and usage errors; return its code instead
+        args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+        if rest and not getattr(args, "passthrough", False):
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
     args.rest = rest
     try:
         import_task_modules(getattr(args, "import_modules", None))

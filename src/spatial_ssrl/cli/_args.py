@@ -67,12 +67,23 @@ def add_config_arguments(parser: argparse.ArgumentParser, config_cls: type) -> l
             continue
         # a factory default (a list or dict) is left to the dataclass: None here means "not given"
         default = None if f.default is dataclasses.MISSING else f.default
-        kwargs: dict[str, Any] = {"dest": f.name, "default": default, "help": f.metadata.get("help", "")}
+        metavar = flag.lstrip("-").upper().replace("-", "_")
+        kwargs: dict[str, Any] = {
+            "dest": f.name,
+            "default": default,
+            "help": f.metadata.get("help", ""),
+            "metavar": metavar,
+        }
         kwargs["type"] = _PARSERS[f.metadata["parse"]] if "parse" in f.metadata else _scalar_type(hints[f.name])
         if "choices" in f.metadata:
             kwargs["choices"] = f.metadata["choices"]
-        if default is not None and not isinstance(default, bool):
-            kwargs["help"] += f" (default: {default})"
+        if "choices" in f.metadata:
+            kwargs.pop("metavar")
+        shown = f.default_factory() if f.metadata.get("show_default") else default  # a factory without side effects
+        if isinstance(shown, dict):
+            shown = ",".join(f"{k}={v:g}" for k, v in shown.items())
+        if shown is not None and not isinstance(shown, bool):
+            kwargs["help"] += f" (default: {shown})"
         parser.add_argument(flag, **kwargs)
         added.append(f.name)
     return added

@@ -12,6 +12,11 @@ SUBCOMMANDS = {
     "grpo": ("spatial_ssrl.train.grpo", "GRPO with the task rewards (TRL GRPOTrainer); --config configs/grpo/..."),
     "merge": ("spatial_ssrl.train.merge", "merge a LoRA into a full model folder (ADAPTER_DIR OUT_DIR)"),
 }
+EXAMPLES = """examples:
+  ssrl train sft   --config sft/tiny-cpu  [--key value ...]   supervised cold start (TRL SFTTrainer)
+  ssrl train grpo  --config grpo/tiny-cpu [--key value ...]   GRPO with the task rewards (TRL GRPOTrainer)
+  ssrl train merge ADAPTER_DIR OUT_DIR                        merge a LoRA into a full model folder
+docs/training.md has recipes."""
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -21,6 +26,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="train a model: sft (cold start), grpo, merge (LoRA -> full model); see docs/training.md",
         description="Training commands. `ssrl train sft --help` lists every option (ours, TRL's config and "
         "ModelConfig); `--config` also takes a shipped config by name, e.g. `--config grpo/tiny-cpu`.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     train_commands = parser.add_subparsers(dest="train_command", required=True, metavar="{sft,grpo,merge}")
     for name, (_, help_text) in SUBCOMMANDS.items():

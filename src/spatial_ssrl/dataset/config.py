@@ -52,7 +52,8 @@ class BuildConfig:
         default_factory=lambda: {"train": 0.98, "validation": 0.01, "test": 0.01},
         metadata={
             "flag": "--splits",
-            "help": "split fractions, e.g. train=0.98,validation=0.01,test=0.01",
+            "help": "split fractions as name=fraction pairs",
+            "show_default": True,
             "parse": "pairs",
         },
     )

@@ -13,6 +13,7 @@ from spatial_ssrl.dataset.shards import ShardJob, run_shard, run_shard_star
 
 
 def run_local(jobs: list[ShardJob], config: BuildConfig) -> Iterator[dict]:
+    """Run the shards in this process, or in `config.workers` spawned processes; results in completion order."""
     if config.workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield run_shard(job, config)

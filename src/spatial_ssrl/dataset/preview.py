@@ -1,27 +1,23 @@
-"""A static, self-contained HTML gallery of a generated dataset (thumbnails embedded as data URIs)."""
+"""A static, self-contained HTML gallery of a generated dataset (thumbnails embedded as data URIs).
+
+The page is templates/preview.html.j2; each sample is the `card` macro of templates/sample_card.html.j2, which
+the demo report reuses for its gallery.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
+from markupsafe import Markup
 from PIL import Image
 
 from spatial_ssrl.dataset.schema import shard_paths
-
-CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
-h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-.card{border:1px solid #ddd;border-radius:6px;padding:1em;margin:1em 0}
-.imgs{display:flex;flex-wrap:wrap;gap:.5em;align-items:flex-start}
-.imgs figure{margin:0}.imgs figcaption{font-size:.8em;color:#666;text-align:center}
-pre{white-space:pre-wrap;background:#f6f6f6;padding:.6em;border-radius:4px}
-.answer{font-weight:bold;color:#0a6b2c}.meta{font-size:.8em;color:#555}
-"""
+from spatial_ssrl.dataset.templating import macro, render
 
 
 def thumbnail_uri(data: bytes, max_side: int) -> str:
@@ -51,31 +47,36 @@ def collect_samples(
     return by_task
 
 
-def sample_card(row: dict, max_side: int = 384, extra_html: str = "") -> str:
-    """One sample as an HTML card: its images (candidates captioned by letter), question, answer and margins."""
+def sample_view(row: dict, max_side: int = 384) -> dict[str, Any]:
+    """What a card shows of a dataset row: id, variant, figures (caption and thumbnail data URI; the first image
+    fits `max_side`, candidates half of it), problem, answer (with the option's text unless it only names a
+    candidate image) and the margins as JSON. Values are raw text: the HTML template escapes them."""
     meta = json.loads(row["meta"])
     options = json.loads(row["options"]) if row["options"] else {}
     captions = [f"image {k + 1}" for k in range(len(row["images"]))]
     if len(options) == len(row["images"]) - 1:  # candidate images: caption them by letter
         captions[1:] = [f"option {letter}" for letter in options]
-    figures = "".join(
-        f"<figure><img alt='{cap}' src='{thumbnail_uri(im['bytes'], max_side if k == 0 else max_side // 2)}'>"
-        f"<figcaption>{cap}</figcaption></figure>"
+    figures = [
+        {"caption": cap, "src": thumbnail_uri(im["bytes"], max_side if k == 0 else max_side // 2)}
         for k, (im, cap) in enumerate(zip(row["images"], captions))
-    )
+    ]
     answer = row["answer"]
     if answer in options and not options[answer].startswith("candidate"):
         answer = f"{answer} ({options[answer]})"
-    return (
-        "<div class='card'>"
-        f"<div class='meta'>{html.escape(row['id'])} &middot; variant {html.escape(row['variant'])}</div>"
-        f"<div class='imgs'>{figures}</div>"
-        f"<pre>{html.escape(row['problem'])}</pre>"
-        f"<div>Answer: <span class='answer'>{html.escape(answer)}</span></div>"
-        f"{extra_html}"
-        f"<div class='meta'>margins: {html.escape(json.dumps(meta.get('margins', {})))}</div>"
-        "</div>"
-    )
+    return {
+        "id": row["id"],
+        "variant": row["variant"],
+        "figures": figures,
+        "problem": row["problem"],
+        "answer": answer,
+        "margins": json.dumps(meta.get("margins", {})),
+    }
+
+
+def sample_card(row: dict, max_side: int = 384, extra_html: str = "") -> str:
+    """One sample as an HTML card: its images (candidates captioned by letter), question, answer and margins.
+    `extra_html` is trusted markup placed under the answer; everything taken from the row is escaped."""
+    return str(macro("sample_card.html.j2", "card")(sample_view(row, max_side), Markup(extra_html)))
 
 
 def write_preview(
@@ -85,14 +86,11 @@ def write_preview(
     one parquet file)."""
     dataset = Path(dataset)
     by_task = collect_samples(dataset, per_task, tasks)
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>spatial-ssrl preview</title>"
-        f"<style>{CSS}</style></head><body><h1>spatial-ssrl dataset preview</h1>"
-        f"<p>Up to {per_task} samples per task from <code>{html.escape(dataset.name)}</code>.</p>"
-    ]
-    for task in sorted(by_task):
-        parts.append(f"<h2 id='{html.escape(task)}'>{html.escape(task)}</h2>")
-        parts += [sample_card(row, max_side) for row in by_task[task]]
-    parts.append("</body></html>")
-    out_path.write_text("\n".join(parts), encoding="utf-8")
+    page = render(
+        "preview.html.j2",
+        per_task=per_task,
+        dataset_name=dataset.name,
+        tasks={task: [sample_view(row, max_side) for row in by_task[task]] for task in sorted(by_task)},
+    )
+    out_path.write_text(page, encoding="utf-8")
     return out_path

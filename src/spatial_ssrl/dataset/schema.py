@@ -29,6 +29,7 @@ from spatial_ssrl.engine.sample import Sample
 
 
 def encode_image(image: np.ndarray, image_format: str = "jpeg", quality: int = 95) -> bytes:
+    """Encode an H x W x 3 uint8 image as JPEG (`quality`, no chroma subsampling) or PNG bytes."""
     buf = io.BytesIO()
     pil = Image.fromarray(image)
     if image_format == "jpeg":
@@ -74,10 +75,12 @@ SCHEMA = pa.schema(
 
 
 def sample_id(sample: Sample) -> str:
+    """The row id of a sample: `source_id:task:index`, unique in a dataset."""
     return f"{sample.source_id}:{sample.task}:{sample.index}"
 
 
 def sample_to_row(sample: Sample, split: str = "train", image_format: str = "jpeg", quality: int = 95) -> dict:
+    """One dataset row (the columns of SCHEMA) for a sample in `split`, its images encoded."""
     ext = "jpg" if image_format == "jpeg" else "png"
     sid = sample_id(sample)
     return {

@@ -28,6 +28,8 @@ TOPUP_INDEX_STRIDE = 1_000_000  # round r uses sample indices from r * stride: n
 
 @dataclass
 class ShardJob:
+    """One unit of work: a round's shard number, its sources with their wanted samples per task, and their splits."""
+
     round: int
     shard: int
     refs: list[SourceRef]

@@ -32,12 +32,12 @@ class DemoConfig:
     arch: str = "qwen2_5_vl"
     hidden: int = 256
     layers: int = 2
+    # Training starts from the shipped configs sft/tiny-cpu and grpo/tiny-cpu (learning rates, batch sizes, KL,
+    # validation sampling); the fields below are what the demo sizes differently.
     # cold start: every train row (the paper: 4.4%; a random model needs them all to learn the format)
     sft_epochs: float = field(default=5.0, metadata={"help": "cold-start epochs"})
-    sft_learning_rate: float = 2e-3
     # GRPO
     grpo_steps: int = field(default=60, metadata={"help": "GRPO steps"})
-    grpo_learning_rate: float = 1e-5  # as configs/grpo/tiny-cpu.yaml
     num_generations: int = 4
     max_completion_length: int = 384
     # evaluation on the held-out test split (greedy)

@@ -34,6 +34,8 @@ from spatial_ssrl.demo.config import EVAL_BENCH, MODEL_NAMES, MODELS, STATE_FILE
 
 @dataclass
 class Stage:
+    """One step of the demo: what it runs, how long it should take, and what it writes under OUT."""
+
     name: str
     title: str
     run: Callable[[DemoConfig, Path, dict], dict]  # (config, out dir, state) -> summary saved in demo.json
@@ -45,6 +47,7 @@ class Stage:
 
 
 def make_model(config: DemoConfig, out: Path, state: dict) -> dict:
+    """Build the tiny random base model in OUT/model."""
     from spatial_ssrl.train.tiny import build_tiny_model
 
     folder = build_tiny_model(out / "model", config.arch, hidden=config.hidden, layers=config.layers, seed=config.seed)
@@ -53,6 +56,7 @@ def make_model(config: DemoConfig, out: Path, state: dict) -> dict:
 
 
 def make_dataset(config: DemoConfig, out: Path, state: dict) -> dict:
+    """Generate the demo dataset (bundled photos + synthetic RGB-D scenes, all tasks) in OUT/dataset."""
     from spatial_ssrl.dataset.builder import BuildConfig, build
     from spatial_ssrl.sources.discover import bundled_photos, synthetic
 
@@ -112,13 +116,10 @@ def _finish_training(out: Path, run: str, metrics: dict[str, str]) -> dict:
 
 
 def _cpu_run(config: DemoConfig, output_dir: Path) -> dict[str, Any]:
-    """Trainer options both training stages share: fp32 on the CPU, one checkpoint kept for resuming, no
-    external loggers (metrics.jsonl and plots are written anyway), our progress bar."""
+    """Options both training stages add to their shipped tiny-cpu config: one checkpoint kept for resuming, no
+    external loggers (metrics.jsonl and plots are written anyway), our progress bar, the demo's seed."""
     return {
         "output_dir": str(output_dir),
-        "use_cpu": True,
-        "bf16": False,
-        "gradient_checkpointing": False,
         "save_total_limit": 1,
         "report_to": "none",
         "disable_tqdm": False,
@@ -127,66 +128,55 @@ def _cpu_run(config: DemoConfig, output_dir: Path) -> dict[str, Any]:
 
 
 def train_cold_start(config: DemoConfig, out: Path, state: dict) -> dict:
+    """The shipped `sft/tiny-cpu` config with the demo's sizes: every train row, `sft_epochs` epochs."""
     from trl import ModelConfig, SFTConfig
 
     from spatial_ssrl.demo.progress import compact_training_bar
     from spatial_ssrl.train.args import DataArguments
+    from spatial_ssrl.train.configs import load_config
     from spatial_ssrl.train.sft import run_sft
 
-    data_args = DataArguments(train_file=str(out / "dataset"), coldstart_fraction=1.0)
-    sft_config = SFTConfig(
+    data_args, sft_config, model_args = load_config(
+        "sft/tiny-cpu",
+        (DataArguments, SFTConfig, ModelConfig),
         **_cpu_run(config, out / "sft"),
+        train_file=str(out / "dataset"),
+        model_name_or_path=str(out / "model"),
         num_train_epochs=config.sft_epochs,
-        learning_rate=config.sft_learning_rate,
-        lr_scheduler_type="cosine",
-        warmup_steps=0.05,
-        per_device_train_batch_size=8,
-        per_device_eval_batch_size=8,
-        max_length=2048,
-        logging_steps=5,
-        eval_strategy="epoch",
-        save_strategy="epoch",
     )
-    model_args = ModelConfig(model_name_or_path=str(out / "model"), dtype="float32")
     run_sft(data_args, sft_config, model_args, callbacks=[compact_training_bar("cold start")])
     return _finish_training(out, "sft", {"loss": "loss", "eval_loss": "eval_loss"})
 
 
 def train_grpo(config: DemoConfig, out: Path, state: dict) -> dict:
+    """The shipped `grpo/tiny-cpu` config from the cold-start model, with the demo's step count and lengths."""
     from trl import GRPOConfig, ModelConfig
 
     from spatial_ssrl.demo.progress import compact_training_bar
     from spatial_ssrl.train.args import DataArguments
+    from spatial_ssrl.train.configs import load_config
     from spatial_ssrl.train.grpo import run_grpo
 
     half = max(1, config.grpo_steps // 2)
-    data_args = DataArguments(
-        train_file=str(out / "dataset"), max_eval_samples=8, eval_temperature=0.6, eval_top_p=0.95
-    )
-    grpo_config = GRPOConfig(
+    data_args, grpo_config, model_args = load_config(
+        "grpo/tiny-cpu",
+        (DataArguments, GRPOConfig, ModelConfig),
         **_cpu_run(config, out / "grpo"),
+        train_file=str(out / "dataset"),
+        model_name_or_path=str(out / "sft"),
         num_generations=config.num_generations,
-        num_generations_eval=2,
-        temperature=1.0,
-        max_completion_length=config.max_completion_length,
         per_device_train_batch_size=2 * config.num_generations,  # 2 prompts x their rollouts per step
-        per_device_eval_batch_size=8,
-        learning_rate=config.grpo_learning_rate,
-        beta=0.01,
-        reward_weights=[0.9, 0.1],
+        max_completion_length=config.max_completion_length,
         max_steps=config.grpo_steps,
-        logging_steps=1,
-        eval_strategy="steps",
         eval_steps=half,
-        save_strategy="steps",
         save_steps=half,
     )
-    model_args = ModelConfig(model_name_or_path=str(out / "sft"), dtype="float32")
     run_grpo(data_args, grpo_config, model_args, callbacks=[compact_training_bar("GRPO")])
     return _finish_training(out, "grpo", {"reward": "reward", "format": "rewards/format_reward/mean"})
 
 
 def evaluate_models(config: DemoConfig, out: Path, state: dict) -> dict:
+    """Evaluate the base, cold-start and GRPO models on the test split (greedy) and compare them."""
     from spatial_ssrl.evaluate import TransformersBackend, compare, evaluate
     from spatial_ssrl.evaluate.readers.pretext import read_pretext
 
@@ -208,6 +198,7 @@ def evaluate_models(config: DemoConfig, out: Path, state: dict) -> dict:
 
 
 def write_report_stage(config: DemoConfig, out: Path, state: dict) -> dict:
+    """Write report.html, report.md and report.json."""
     from spatial_ssrl.demo.report import write_report
 
     paths = write_report(out)

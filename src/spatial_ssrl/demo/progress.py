@@ -15,6 +15,7 @@ PRIOR_SECONDS = 60.0
 
 
 def clock(seconds: float) -> str:
+    """Seconds as M:SS."""
     seconds = max(0, round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"
 
@@ -35,12 +36,14 @@ class StageProgress:
         return (sum(a for _, a in self.measured) + PRIOR_SECONDS) / (estimated + PRIOR_SECONDS)
 
     def left(self, from_stage: int) -> float:
+        """Estimated seconds left: the remaining stages' estimates scaled by how this machine did so far."""
         return self._speed() * sum(self.estimates[from_stage:])
 
     def _say(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
     def start(self, k: int, detail: str = "") -> float:
+        """Announce a stage and note its start time."""
         elapsed = time.perf_counter() - self.started
         head = f"[{k + 1}/{len(self.titles)}] {self.titles[k]}"
         self._say(
@@ -50,9 +53,11 @@ class StageProgress:
         return time.perf_counter()
 
     def skip(self, k: int, seconds: float) -> None:
+        """Note a stage finished by an earlier run."""
         self._say(f"==> [{k + 1}/{len(self.titles)}] {self.titles[k]}: done in an earlier run ({clock(seconds)})")
 
     def finish(self, k: int, t0: float, summary: str = "") -> float:
+        """Record a finished stage's time and print its line."""
         seconds = time.perf_counter() - t0
         self.measured.append((self.estimates[k], seconds))
         self._say(f"    {self.titles[k]} done in {clock(seconds)}{'  ' + summary if summary else ''}")

@@ -4,13 +4,14 @@
 
 Everything is read back from the files the stages wrote (demo.json, dataset/stats.json and shards, the training
 runs' metrics.jsonl and plots, the eval runs' results.json and scored.jsonl), so the report shows what is on disk.
-Images are embedded as data URIs: the page opens anywhere, with no network and no other file.
+Images are embedded as data URIs: the page opens anywhere, with no network and no other file. The pages are
+the templates report.html.j2 and report.md.j2 (spatial_ssrl/templates); both draw their tables from
+`report_tables`, with the one `table` macro of macros.j2.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import json
 import sys
 import time
@@ -18,9 +19,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from spatial_ssrl.dataset.preview import CSS as PREVIEW_CSS
-from spatial_ssrl.dataset.preview import sample_card
+from spatial_ssrl.dataset.preview import sample_view
 from spatial_ssrl.dataset.schema import SPLITS, read_rows
+from spatial_ssrl.dataset.templating import macro, render
 from spatial_ssrl.demo.config import EVAL_BENCH, MODEL_NAMES, MODELS, STATE_FILE
 
 CHART = "eval/compare/per_task.png"  # accuracy and format per task, drawn by write_report
@@ -156,6 +157,7 @@ def collect(out: str | Path) -> dict[str, Any]:
 
 
 def to_json(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as written to report.json (JSON-serialisable, no paths of this machine)."""
     clean = dict(report)
     clean["gallery"] = {
         t: [{k: v for k, v in r.items() if k != "_row"} for r in rows] for t, rows in report["gallery"].items()
@@ -163,81 +165,33 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-# ---------------------------------------------------------------- Markdown
+# ---------------------------------------------------------------- tables and pages
 
 
 def _cell(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
-def comparison_markdown(report: dict[str, Any]) -> str:
-    keys = [m["key"] for m in report["models"]]
-    names = [m["name"] for m in report["models"]]
-    head = "| task | n | " + " | ".join(f"accuracy: {n}" for n in names) + " | "
-    head += " | ".join(f"format: {n}" for n in names) + " |"
-    lines = [head, "|---|---:|" + "---:|" * (2 * len(keys))]
-    for row in report["comparison"]["rows"]:
-        cells = [_cell(row["accuracy"][k]) for k in keys] + [_cell(row["format"][k]) for k in keys]
-        task = "**all**" if row["task"] == "all" else row["task"]
-        lines.append(f"| {task} | {row['n']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def dataset_markdown(report: dict[str, Any]) -> str:
-    ds = report["dataset"]
-    lines = ["| task | " + " | ".join(SPLITS) + " | total |", "|---|" + "---:|" * (len(SPLITS) + 1)]
-    for task, counts in ds["per_task_split"].items():
-        lines.append(f"| {task} | " + " | ".join(str(counts[s]) for s in SPLITS) + f" | {ds['per_task'][task]} |")
-    lines.append("| **all** | " + " | ".join(str(ds["per_split"].get(s, 0)) for s in SPLITS) + f" | {ds['samples']} |")
-    return "\n".join(lines)
-
-
-def to_markdown(report: dict[str, Any]) -> str:
-    sft, grpo = report["training"]["sft"], report["training"]["grpo"]
-    lines = [
-        f"# {report['title']} ({report['created']})",
-        "",
-        EXPECTATION,
-        "",
-        f"## Models on the held-out test split ({report['comparison']['benchmark']}, %)",
-        "",
-        comparison_markdown(report),
-        "",
-        "## Training",
-        "",
-        f"- cold-start SFT: {sft.get('steps')} steps, loss {_num(sft.get('first_loss'))} -> "
-        f"{_num(sft.get('last_loss'))}, last validation loss {_num(sft.get('last_eval_loss'))}; curves: "
-        + ", ".join(sft["curves"]),
-        f"- GRPO: {grpo.get('steps')} steps, reward {_num(grpo.get('first_reward'))} -> "
-        f"{_num(grpo.get('last_reward'))}; curves: " + ", ".join(grpo["curves"]),
-        "",
-        f"## Dataset ({report['dataset']['samples']} samples from {report['dataset']['sources']} sources)",
-        "",
-        dataset_markdown(report),
-        "",
-        f"Rejected candidates by reason: {_reasons(report['dataset']['rejections'])}",
-        "",
-        "## Stages",
-        "",
-        "| stage | seconds |",
-        "|---|---:|",
-        *[f"| {s['title']} | {s['seconds']:.1f} |" for s in report["stages"]],
-        f"| **total** | {report['total_seconds']:.1f} |",
-        "",
-        "## Outputs",
-        "",
-        *[f"- `{o['path']}`: {o['what']}" for o in report["outputs"]],
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:.3g}"
 
 
+def _thousands(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
 def _reasons(rejections: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(rejections.items())) or "none"
+
+
+def _short(text: str | None, limit: int) -> str:
+    if text is None:
+        return "(no answer)"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _png_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
 EXPECTATION = (
@@ -248,73 +202,64 @@ EXPECTATION = (
 )
 
 
-# ---------------------------------------------------------------- HTML
-
-CSS = (
-    PREVIEW_CSS
-    + """
-table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
-th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-th:first-child,td:first-child{text-align:left}
-thead th{background:#f0f0f0}
-tr.total td{font-weight:bold;border-top:2px solid #888}
-.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.6em 1em}
-.curves{display:flex;flex-wrap:wrap;gap:1em}.curves img{width:100%;border:1px solid #eee}
-.pred{font-size:.9em}.ok{color:#0a6b2c}.bad{color:#b00020}
-.pred code,pre{overflow-wrap:anywhere}
-.curves figure{margin:0;flex:0 1 560px}.curves figure.wide{flex-basis:1100px}
-nav a{margin-right:1em}
-code{background:#f3f3f3;padding:0 .2em}
-"""
-)
-
-
-def _thousands(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else "?"
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _png_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
-
-
-def _table(head: list[str], rows: list[list[Any]], table_id: str, total_last: bool = False) -> str:
-    parts = [f"<table id='{table_id}'><thead><tr>" + "".join(f"<th>{_esc(h)}</th>" for h in head) + "</tr></thead>"]
-    parts.append("<tbody>")
-    for k, row in enumerate(rows):
-        css = " class='total'" if total_last and k == len(rows) - 1 else ""
-        parts.append(f"<tr{css}>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>")
-    parts.append("</tbody></table>")
-    return "".join(parts)
-
-
-def _comparison_html(report: dict[str, Any]) -> str:
+def report_tables(report: dict[str, Any]) -> dict[str, dict[str, list]]:
+    """The report's tables, each a `head` and `rows` of cells printed as they are (numbers already formatted):
+    comparison, dataset (per task and split) and stages, each ending with its total row, and outputs. The HTML
+    and the Markdown page both print these, so the two cannot disagree."""
     keys = [m["key"] for m in report["models"]]
     names = [m["name"] for m in report["models"]]
-    head = ["task", "n"] + [f"accuracy: {n}" for n in names] + [f"format: {n}" for n in names]
-    rows = [
-        [r["task"], r["n"], *[_cell(r["accuracy"][k]) for k in keys], *[_cell(r["format"][k]) for k in keys]]
-        for r in report["comparison"]["rows"]
-    ]
-    return _table(head, rows, "comparison", total_last=True)
-
-
-def _dataset_html(report: dict[str, Any]) -> str:
     ds = report["dataset"]
-    rows = [[t, *[c[s] for s in SPLITS], ds["per_task"][t]] for t, c in ds["per_task_split"].items()]
-    rows.append(["all", *[ds["per_split"].get(s, 0) for s in SPLITS], ds["samples"]])
-    table = _table(["task", *SPLITS, "total"], rows, "dataset", total_last=True)
-    sources = ", ".join(f"{s} {n}" for s, n in ds["sources_per_split"].items())
-    return (
-        f"<p>{ds['samples']} samples from {ds['sources']} sources (per split: {_esc(sources)}): the bundled photos "
-        "(RGB tasks) and synthetic RGB-D scenes with exact depth (all five tasks). Splits are by source, so no "
-        "test photo or scene is seen in training.</p>"
-        + table
-        + f"<p>Candidates rejected by the verifiability checks: {_esc(_reasons(ds['rejections']))}.</p>"
-    )
+    return {
+        "comparison": {
+            "head": ["task", "n", *[f"accuracy: {n}" for n in names], *[f"format: {n}" for n in names]],
+            "rows": [
+                [r["task"], r["n"], *[_cell(r["accuracy"][k]) for k in keys], *[_cell(r["format"][k]) for k in keys]]
+                for r in report["comparison"]["rows"]
+            ],
+        },
+        "dataset": {
+            "head": ["task", *SPLITS, "total"],
+            "rows": [[t, *[c[s] for s in SPLITS], ds["per_task"][t]] for t, c in ds["per_task_split"].items()]
+            + [["all", *[ds["per_split"].get(s, 0) for s in SPLITS], ds["samples"]]],
+        },
+        "stages": {
+            "head": ["stage", "seconds"],
+            "rows": [[s["title"], f"{s['seconds']:.1f}"] for s in report["stages"]]
+            + [["total", f"{report['total_seconds']:.1f}"]],
+        },
+        "outputs": {"head": ["path", "what"], "rows": [[o["path"], o["what"]] for o in report["outputs"]]},
+    }
+
+
+def _markdown_table(table: dict[str, list]) -> str:
+    # the options report.md.j2 passes for these tables: the strings appear verbatim in report.md
+    return macro("macros.j2", "table")(table["head"], table["rows"], "md", total_last=True, numeric=True)
+
+
+def comparison_markdown(report: dict[str, Any]) -> str:
+    """Accuracy and format (%) per task and overall of each model, as a Markdown table (as in report.md)."""
+    return _markdown_table(report_tables(report)["comparison"])
+
+
+def dataset_markdown(report: dict[str, Any]) -> str:
+    """Samples per task and split, with totals, as a Markdown table (as in report.md)."""
+    return _markdown_table(report_tables(report)["dataset"])
+
+
+def _context(report: dict[str, Any]) -> dict[str, Any]:
+    """What both report templates print: the report, its tables and the formatting helpers."""
+    return {
+        "report": report,
+        "tables": report_tables(report),
+        "expectation": EXPECTATION,
+        "rejections": _reasons(report["dataset"]["rejections"]),
+        "num": _num,
+    }
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: comparison, training summary, dataset, stages and outputs (no images)."""
+    return render("report.md.j2", **_context(report))
 
 
 def results_chart(report: dict[str, Any], path: Path) -> Path:
@@ -346,85 +291,46 @@ def results_chart(report: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def _curves_html(out: Path, files: list[str], wide: bool = False) -> str:
-    css = " class='wide'" if wide else ""
-    images = "".join(
-        f"<figure{css}><img alt='{_esc(Path(f).stem)}' src='{_png_uri(out / f)}'><figcaption>{_esc(f)}</figcaption>"
-        "</figure>"
-        for f in files
-    )
-    return f"<div class='curves'>{images}</div>"
+def _figures(out: Path, files: list[str]) -> list[dict[str, str]]:
+    """PNG files of the demo folder as figures: path, alt text and the image as a data URI."""
+    return [{"path": f, "alt": Path(f).stem, "src": _png_uri(out / f)} for f in files]
 
 
-def _short(text: str | None, limit: int) -> str:
-    if text is None:
-        return "(no answer)"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _gallery_html(report: dict[str, Any]) -> str:
-    parts = []
+def _gallery_view(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per task, each gallery sample's card content and the models' (shortened) answers and responses."""
     names = {m["key"]: m["name"] for m in report["models"]}
-    for task, rows in report["gallery"].items():
-        parts.append(f"<h3 id='gallery-{_esc(task)}'>{_esc(task)}</h3>")
-        for entry in rows:
-            items, details = [], []
-            for key, p in entry["predictions"].items():
-                verdict = "<span class='ok'>right</span>" if p["score"] == 1 else "<span class='bad'>wrong</span>"
-                items.append(f"<li>{_esc(names[key])}: <code>{_esc(_short(p['pred'], 40))}</code> {verdict}</li>")
-                details.append(f"<b>{_esc(names[key])}</b><pre>{_esc(_short(p.get('response'), 2000))}</pre>")
-            extra = (
-                f"<ul class='pred'>{''.join(items)}</ul>"
-                f"<details><summary>the models' full responses</summary>{''.join(details)}</details>"
-            )
-            parts.append(sample_card(entry["_row"], max_side=256, extra_html=extra))
-    return "".join(parts)
+    return {
+        task: [
+            {
+                "sample": sample_view(entry["_row"], max_side=256),
+                "predictions": [
+                    {
+                        "model": names[key],
+                        "pred": _short(p["pred"], 40),
+                        "right": p["score"] == 1,
+                        "response": _short(p.get("response"), 2000),
+                    }
+                    for key, p in entry["predictions"].items()
+                ],
+            }
+            for entry in rows
+        ]
+        for task, rows in report["gallery"].items()
+    }
 
 
 def to_html(report: dict[str, Any], out: Path) -> str:
-    sft, grpo = report["training"]["sft"], report["training"]["grpo"]
-    stage_rows = [[s["title"], f"{s['seconds']:.1f}"] for s in report["stages"]]
-    stage_rows.append(["total", f"{report['total_seconds']:.1f}"])
-    model = report.get("model", {})
-    chart = out / CHART
-    sections = [
-        f"<h1>{_esc(report['title'])}</h1>",
-        f"<p class='meta'>{_esc(report['created'])} &middot; {report['total_seconds']:.0f} s &middot; "
-        f"seed {_esc(report['settings'].get('seed'))}</p>",
-        "<nav><a href='#results'>results</a><a href='#training'>training</a><a href='#dataset'>dataset</a>"
-        "<a href='#gallery'>samples</a><a href='#stages'>stages</a><a href='#outputs'>outputs</a></nav>",
-        f"<p class='note'>{_esc(EXPECTATION)}</p>",
-        "<h2 id='results'>Models on the held-out test split</h2>",
-        f"<p>Greedy answers of the base model ({_esc(_thousands(model.get('parameters')))} parameters), the cold-start "
-        "model and the GRPO model to the test split's questions, scored with the training rewards: accuracy = "
-        "the boxed answer is right, format = think then one boxed answer (%).</p>",
-        _comparison_html(report),
-        _curves_html(out, [CHART], wide=True) if chart.exists() else "",
-        "<h2 id='training'>Training</h2>",
-        f"<h3>Cold-start SFT</h3><p>{sft.get('steps')} steps on every train row with a response written from the "
-        f"construction; loss {_num(sft.get('first_loss'))} &rarr; {_num(sft.get('last_loss'))}, last validation "
-        f"loss {_num(sft.get('last_eval_loss'))}.</p>",
-        _curves_html(out, sft["curves"]),
-        f"<h3>GRPO</h3><p>{grpo.get('steps')} steps, reward 0.9 &times; accuracy + 0.1 &times; format, "
-        f"{_esc(report['settings'].get('num_generations'))} rollouts per prompt; reward "
-        f"{_num(grpo.get('first_reward'))} &rarr; {_num(grpo.get('last_reward'))} (single steps are noisy); "
-        "dashed lines: validation at temperature 0.6.</p>",
-        _curves_html(out, grpo["curves"]),
-        "<h2 id='dataset'>Dataset</h2>",
-        _dataset_html(report),
-        "<h2 id='gallery'>Test samples and the models' answers</h2>",
-        _gallery_html(report),
-        "<h2 id='stages'>Stages</h2>",
-        _table(["stage", "seconds"], stage_rows, "stages", total_last=True),
-        "<h2 id='outputs'>Outputs</h2>",
-        "<p>Paths relative to the demo folder.</p>",
-        _table(["path", "what"], [[o["path"], o["what"]] for o in report["outputs"]], "outputs"),
-    ]
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{_esc(report['title'])}</title><style>{CSS}</style></head><body>\n"
-        + "\n".join(s for s in sections if s)
-        + "\n</body></html>\n"
+    """The report as one self-contained HTML page; `out` is the demo folder holding the charts and curves."""
+    out = Path(out)
+    ds = report["dataset"]
+    return render(
+        "report.html.j2",
+        **_context(report),
+        parameters=_thousands(report.get("model", {}).get("parameters")),
+        sources_per_split=", ".join(f"{s} {n}" for s, n in ds["sources_per_split"].items()),
+        chart=_figures(out, [CHART]) if (out / CHART).exists() else [],
+        curves={run: _figures(out, report["training"][run]["curves"]) for run in ("sft", "grpo")},
+        gallery=_gallery_view(report),
     )
 
 
@@ -441,6 +347,7 @@ def write_report(out: str | Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m spatial_ssrl.demo.report DEMO_DIR`: rewrite the report files of a demo folder."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         print("usage: python -m spatial_ssrl.demo.report DEMO_DIR", file=sys.stderr)

@@ -19,6 +19,13 @@ class TaskImportError(ImportError):
     """A task module that cannot be found or fails while importing; the message says which and why."""
 
 
+def file_module_name(path: str | Path) -> str:
+    """The module name a task file is imported under: stable for a path, distinct for different files."""
+    resolved = Path(path).resolve()
+    digest = hashlib.blake2b(str(resolved).encode(), digest_size=6).hexdigest()
+    return f"spatial_ssrl_user_{resolved.stem}_{digest}"
+
+
 def import_task_module(spec: str) -> ModuleType:
     """Import `spec`, a dotted module name or a path to a `.py` file, and return the module.
 
@@ -30,8 +37,7 @@ def import_task_module(spec: str) -> ModuleType:
         if not path.is_file():
             raise TaskImportError(f"--import {spec}: no such file")
         resolved = path.resolve()
-        digest = hashlib.blake2b(str(resolved).encode(), digest_size=6).hexdigest()
-        name = f"spatial_ssrl_user_{resolved.stem}_{digest}"
+        name = file_module_name(resolved)
         if name in sys.modules:
             return sys.modules[name]
         module_spec = importlib.util.spec_from_file_location(name, resolved)

@@ -59,14 +59,17 @@ class Source:
 
     @property
     def height(self) -> int:
+        """Image height in pixels."""
         return int(self.rgb.shape[0])
 
     @property
     def width(self) -> int:
+        """Image width in pixels."""
         return int(self.rgb.shape[1])
 
     @property
     def has_depth(self) -> bool:
+        """True when the source carries a depth map."""
         return self.depth is not None
 
 

@@ -28,11 +28,15 @@ from spatial_ssrl.evaluate.prompts import build_message
 
 
 class Backend(Protocol):
+    """What the runner needs from a model: `generate` and a `batch_size` (items handed over, and cached, at once)."""
+
     batch_size: int
 
-    def generate(self, items: list[EvalItem], mode: str = "cot") -> list[str]: ...
+    def generate(self, items: list[EvalItem], mode: str = "cot") -> list[str]:
+        """One response per item, in the order of `items`; `mode` is "cot" or "direct" (see prompts.MODES)."""
 
-    def describe(self) -> dict[str, Any]: ...
+    def describe(self) -> dict[str, Any]:
+        """The settings that identify a run (backend, model, decoding), recorded in `run.json`."""
 
 
 def bucket_key(item: EvalItem) -> tuple:
@@ -73,6 +77,7 @@ class TransformersBackend:
         self.model = self.processor = None  # loaded on first use: a rerun over cached predictions never loads it
 
     def load(self) -> None:
+        """Load the processor (left padding) and the model, once; `generate` calls it on first use."""
         if self.model is not None:
             return
         import torch
@@ -89,6 +94,7 @@ class TransformersBackend:
         self.dtype = str(self.model.dtype).removeprefix("torch.")
 
     def describe(self) -> dict[str, Any]:
+        """Backend, model path, dtype (the loaded one once loaded) and decoding settings."""
         return {
             "backend": "transformers",
             "model": self.model_path,
@@ -136,6 +142,7 @@ class TransformersBackend:
         return self.processor.batch_decode(new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False)
 
     def generate(self, items: list[EvalItem], mode: str = "cot") -> list[str]:
+        """One response per item, in the order of `items`, generated in bucketed batches (`plan_batches`)."""
         by_id: dict[int, str] = {}
         for batch in plan_batches(items, self.batch_size):
             for item, text in zip(batch, self._generate_batch(batch, mode)):
@@ -186,6 +193,7 @@ class OpenAIBackend:
         self.retries, self.retry_wait, self.extra_body = retries, retry_wait, dict(extra_body or {})
 
     def describe(self) -> dict[str, Any]:
+        """Backend, served model, endpoint URL and decoding settings (never the API key)."""
         return {
             "backend": "openai",
             "model": self.model,
@@ -195,6 +203,7 @@ class OpenAIBackend:
         }
 
     def request_body(self, item: EvalItem, mode: str) -> dict[str, Any]:
+        """The JSON body of the chat completion request for one item (`extra_body` merged in last)."""
         return {
             "model": self.model,
             "messages": [{"role": "user", "content": openai_content(item, mode)}],
@@ -226,6 +235,11 @@ class OpenAIBackend:
         raise AssertionError("unreachable")
 
     def generate(self, items: list[EvalItem], mode: str = "cot") -> list[str]:
+        """One response per item, in order; requests run concurrently on up to `max_workers` threads.
+
+        Raises:
+            RuntimeError: a request failed for good (a non-transient HTTP error, or retries exhausted).
+        """
         bodies = [self.request_body(item, mode) for item in items]
         if len(bodies) <= 1 or self.max_workers <= 1:
             return [self._post(b) for b in bodies]
@@ -233,7 +247,7 @@ class OpenAIBackend:
             return list(pool.map(self._post, bodies))
 
 
-BACKENDS = ("transformers", "openai")
+BACKENDS = ("transformers", "openai")  # the `kind`s make_backend accepts
 DEFAULT_MAX_NEW_TOKENS = {"cot": 2048, "direct": 128}  # reasoning needs room; a bare answer does not
 
 

@@ -51,6 +51,7 @@ class EvalItem:
 
     @property
     def is_video(self) -> bool:
+        """True when the item shows a video rather than images."""
         return self.video is not None
 
     def visuals(self) -> list[Image.Image]:
@@ -108,6 +109,7 @@ def load_image(image: ImageLike) -> Image.Image:
 
 
 def image_size(image: ImageLike) -> tuple[int, int]:
+    """(width, height) of an image in any of the forms items hold, without decoding its pixels."""
     return _open(image).size  # PIL reads the header; pixels are decoded only on load
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT, IMAGE, user_message
 from spatial_ssrl.evaluate.items import EvalItem
 
-MODES = ("cot", "direct")
+MODES = ("cot", "direct")  # reasoning then a boxed answer; the bare answer (see the module docstring)
 
 _COT_HINT = {
     "choice": "The final answer is the letter of the correct option.",
@@ -33,7 +33,7 @@ _DIRECT = {
     "pretext": "Reply with only the final answer, written as the question asks.",
     "open": "",
 }
-VIDEO_NOTE = "The video is given as frames in time order."
+VIDEO_NOTE = "The video is given as frames in time order."  # prefixed to a video item's question
 
 
 def _style(item: EvalItem) -> str:
@@ -56,6 +56,11 @@ def question_text(item: EvalItem) -> str:
 
 
 def instruction(item: EvalItem, mode: str) -> str:
+    """The text appended to the question: what the answer looks like and, in "cot", the think/boxed format.
+
+    Raises:
+        ValueError: `mode` is not one of MODES.
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     style = _style(item)

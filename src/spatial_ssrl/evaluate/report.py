@@ -13,6 +13,11 @@ from typing import Any
 
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
+    """The `results.json` of an `ssrl eval` output folder.
+
+    Raises:
+        FileNotFoundError: the folder has no results.json.
+    """
     path = Path(run_dir) / "results.json"
     if not path.exists():
         raise FileNotFoundError(f"{run_dir}: no results.json (run `ssrl eval ... --out {run_dir}` first)")
@@ -70,6 +75,7 @@ def _signed(value: float | None) -> str:
 
 
 def comparison_markdown(table: dict[str, Any]) -> str:
+    """A `comparison()` table as Markdown: a row per model, then a Δ row against the first model."""
     cols = table["benchmarks"]
     lines = [
         "| model | " + " | ".join(cols) + " | avg |",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from spatial_ssrl.evaluate.backends import Backend, plan_batches
-from spatial_ssrl.evaluate.items import Benchmark, EvalItem
+from spatial_ssrl.evaluate.items import Benchmark
 from spatial_ssrl.evaluate.prompts import MODES
 from spatial_ssrl.evaluate.scoring import score_item
 
@@ -33,6 +33,7 @@ class RunMismatch(ValueError):
 
 
 def bench_dir(out_dir: Path, name: str) -> Path:
+    """The folder of benchmark `name` under `out_dir`, its name made safe for a file system."""
     return Path(out_dir) / re.sub(r"[^A-Za-z0-9._+-]+", "_", name)
 
 
@@ -136,6 +137,11 @@ def summarize(records: list[dict[str, Any]], aggregate: str = "micro") -> dict[s
 
 
 def score_benchmark(bench: Benchmark, predictions: dict[str, str]) -> tuple[list[dict], dict[str, Any]]:
+    """Score every item of `bench` against `predictions` (id -> response; a missing id scores 0).
+
+    Returns:
+        The per-item records (scored.jsonl) and the summary (`summarize`, plus `missing` and `source`).
+    """
     records = []
     for item in bench.items:
         response = predictions.get(item.id)
@@ -165,6 +171,7 @@ def percent_text(value: float | None) -> str:
 
 
 def benchmark_markdown(name: str, summary: dict[str, Any]) -> str:
+    """One benchmark's summary as Markdown: the overall line, then tables per category and subcategory."""
     lines = [
         f"### {name}",
         "",
@@ -186,6 +193,7 @@ def benchmark_markdown(name: str, summary: dict[str, Any]) -> str:
 
 
 def results_markdown(results: dict[str, Any]) -> str:
+    """results.md: a table of every benchmark of the run, then each benchmark's section."""
     run = results.get("run", {})
     lines = [f"# Results: {run.get('model', '?')} ({run.get('mode', '?')} prompts)", ""]
     lines += ["| benchmark | n | score | format |", "|---|---:|---:|---:|"]
@@ -232,8 +240,3 @@ def evaluate(
     _write_json(results_path, results)
     (out_dir / "results.md").write_text(results_markdown(results))
     return results
-
-
-def predict_one(item: EvalItem, backend: Backend, mode: str = "cot") -> str:
-    """One response, no cache (ssrl infer)."""
-    return backend.generate([item], mode)[0]

@@ -32,7 +32,7 @@ from spatial_ssrl.rewards.match import (
     parse_number_with_unit,
 )
 from spatial_ssrl.rewards.normalize import normalize_answer, option_key
-from spatial_ssrl.rewards.score import format_reward, score
+from spatial_ssrl.rewards.score import response_format, score
 
 # VSI-Bench's thresholds, computed as its official code does so that boundary cases agree bit for bit.
 MRA_THRESHOLDS = np.linspace(0.5, 0.95, int((0.95 - 0.5) / 0.05 + 2))
@@ -104,7 +104,7 @@ def score_item(item: EvalItem, response: Any) -> dict[str, Any]:
     """{"score": 0..1 (None for an unscored "open" item), "format": 0/1, "pred": the extracted answer}."""
     if not isinstance(response, str):
         response = ""
-    fmt = format_reward(response)
+    fmt = response_format(response)
     pred = answer_text(response)
     kind = item.kind
     if kind == "open":

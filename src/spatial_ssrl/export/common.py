@@ -25,16 +25,18 @@ from spatial_ssrl.dataset.schema import HF_FEATURES, IMAGE_STRUCT, read_rows, sh
 # as a list of images; columns not named here get their type from Arrow.
 IMAGES_FEATURE = HF_FEATURES["images"]
 IMAGES_TYPE = pa.list_(IMAGE_STRUCT)
+"""Arrow type of an `images` column: a list of `{bytes, path}` structs."""
 # One part of a structured chat message: {"type": "image"} or {"type": "text", "text": ...}.
 CONTENT_PART = pa.struct([("type", pa.string()), ("text", pa.string())])
 
 # Flush a parquet row group at this many rows or this many image bytes, whichever comes first
 # (small row groups also keep `datasets` streaming light).
 ROW_GROUP_ROWS = 256
-ROW_GROUP_BYTES = 32 << 20
+ROW_GROUP_BYTES = 32 << 20  # 32 MiB
 
 
 def hf_schema(fields: list[tuple[str, pa.DataType]], image_columns: tuple[str, ...] = ("images",)) -> pa.Schema:
+    """An Arrow schema of `fields` whose metadata tells `datasets` to decode `image_columns` as images."""
     features = {c: IMAGES_FEATURE for c in image_columns}
     return pa.schema(fields, metadata={"huggingface": json.dumps({"info": {"features": features}})})
 
@@ -52,6 +54,11 @@ def rows_of(dataset_dir: Path, split: str, columns: list[str] | None = None) -> 
 
 
 def check_placeholders(row: dict) -> None:
+    """Check that `row["problem"]` has one image placeholder per image.
+
+    Raises:
+        ValueError: the counts differ (named by the row's id).
+    """
     n_ph, n_img = row["problem"].count(IMAGE), len(row["images"])
     if n_ph != n_img:
         raise ValueError(f"{row['id']}: {n_ph} {IMAGE} placeholders for {n_img} images")
@@ -67,6 +74,7 @@ def image_ext(image: dict) -> str:
 
 
 def tmp_path(path: Path) -> Path:
+    """`path` with `.tmp` appended to its name: where a file is written before it is renamed into place."""
     return path.with_name(path.name + ".tmp")
 
 
@@ -84,7 +92,10 @@ def atomic_open(path: Path, mode: str = "w", **kwargs: Any):
 
 
 class ParquetSink:
-    """Append rows, flushed as row groups of bounded size; the file appears under its name on commit."""
+    """Append rows, flushed as row groups of bounded size; the file appears under its name on commit.
+
+    As a context manager it aborts on an exception; on success the caller still calls `commit()`.
+    """
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path, self.schema = Path(path), schema
@@ -95,12 +106,14 @@ class ParquetSink:
         self._writer: pq.ParquetWriter | None = None
 
     def add(self, record: dict) -> None:
+        """Buffer one row (a dict matching the schema); flush once the buffer reaches a row-group bound."""
         self._buffer.append(record)
         self._bytes += sum(len(im.get("bytes") or b"") for im in record.get("images") or ())
         if len(self._buffer) >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered rows as one row group to the `.tmp` file (creating it on first use)."""
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.tmp, self.schema)
         if self._buffer:
@@ -109,6 +122,7 @@ class ParquetSink:
         self._buffer, self._bytes = [], 0
 
     def commit(self) -> Path:
+        """Flush, close and rename the `.tmp` file to `path`; returns `path`."""
         self.flush()  # also creates the file (with the schema) when there were no rows
         self._writer.close()
         self._writer = None
@@ -116,6 +130,7 @@ class ParquetSink:
         return self.path
 
     def abort(self) -> None:
+        """Close and delete the `.tmp` file; nothing appears under `path`."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -36,10 +36,16 @@ SCHEMA = hf_schema(
         ("id", pa.string()),
     ]
 )
-TEMPLATE_NAME = "format_prompt.jinja"
+"""Columns of an EasyR1 parquet file, with `images` marked as images for `datasets`."""
+TEMPLATE_NAME = "format_prompt.jinja"  # written next to the data; pass it as `data.format_prompt`
 
 
 def convert(row: dict, format_prompt: str = "") -> dict:
+    """One EasyR1 record from a dataset row, with `format_prompt` appended to the problem ("" = none).
+
+    Raises:
+        ValueError: the problem's image placeholders do not match its images.
+    """
     check_placeholders(row)
     return {
         "problem": with_format_prompt(row["problem"], format_prompt),
@@ -54,6 +60,14 @@ def convert(row: dict, format_prompt: str = "") -> dict:
 
 
 def write(dataset_dir: Path, out_dir: Path, splits: tuple[str, ...], format_prompt: str | None = None) -> list[Path]:
+    """Write `{split}.parquet` for each of `splits` the dataset has, plus the template if `format_prompt` is None.
+
+    Returns:
+        The files written.
+
+    Raises:
+        FileNotFoundError: the dataset has no shards.
+    """
     written: list[Path] = []
     for split in splits_present(dataset_dir, splits):
         with ParquetSink(out_dir / f"{split}.parquet", SCHEMA) as sink:

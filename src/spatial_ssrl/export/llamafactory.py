@@ -30,10 +30,12 @@ from spatial_ssrl.dataset.coldstart import has_template, response_for
 from spatial_ssrl.export.common import atomic_open, check_placeholders, image_ext, rows_of, splits_present, tmp_path
 
 COLUMNS = {"prompt": "instruction", "query": "input", "response": "output", "images": "images"}
-INFO_FILE = "dataset_info.json"
+"""LLaMA-Factory's alpaca column role -> our record key (the `columns` of a dataset_info entry)."""
+INFO_FILE = "dataset_info.json"  # LLaMA-Factory's dataset registry, read from `dataset_dir`
 
 
 def dataset_entry(name: str) -> dict:
+    """The `dataset_info.json` entry of the alpaca file `<name>.json`."""
     return {"file_name": f"{name}.json", "formatting": "alpaca", "columns": dict(COLUMNS)}
 
 
@@ -66,6 +68,11 @@ class AlpacaWriter:
         self.count = 0
 
     def add(self, row: dict, output: str) -> None:
+        """Write the row's images and append its record, with `output` as the response.
+
+        Raises:
+            ValueError: the problem's image placeholders do not match its images.
+        """
         check_placeholders(row)
         rel_paths = []
         for k, image in enumerate(row["images"]):
@@ -83,6 +90,7 @@ class AlpacaWriter:
         self.count += 1
 
     def commit(self) -> Path:
+        """Close the JSON list and move the JSON file and image folder into place; returns the JSON path."""
         self._fh.write("\n]\n")
         self._fh.close()
         if self.image_dir.exists():
@@ -92,6 +100,7 @@ class AlpacaWriter:
         return self.json_path
 
     def abort(self) -> None:
+        """Delete the temporary JSON file and image folder; an earlier export of this name is kept."""
         self._fh.close()
         tmp_path(self.json_path).unlink(missing_ok=True)
         shutil.rmtree(self._image_tmp, ignore_errors=True)

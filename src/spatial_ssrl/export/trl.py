@@ -21,6 +21,7 @@ from spatial_ssrl.contract import resolve_format_prompt, user_message
 from spatial_ssrl.export.common import CONTENT_PART, IMAGES_TYPE, ParquetSink, hf_schema, rows_of, splits_present
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.list_(CONTENT_PART))])
+"""Arrow type of one chat message whose content is a list of image / text parts."""
 SCHEMA = hf_schema(
     [
         ("prompt", pa.list_(MESSAGE)),
@@ -33,6 +34,7 @@ SCHEMA = hf_schema(
         ("id", pa.string()),
     ]
 )
+"""Columns of a GRPO parquet file (conversational `prompt`, the reward's columns)."""
 SFT_SCHEMA = hf_schema(
     [
         ("messages", pa.list_(MESSAGE)),
@@ -42,6 +44,7 @@ SFT_SCHEMA = hf_schema(
         ("answer", pa.string()),
     ]
 )
+"""Columns of a cold-start SFT parquet file (`messages` with the response, `images`)."""
 
 
 def row_message(row: dict, format_prompt: str) -> dict:
@@ -50,6 +53,7 @@ def row_message(row: dict, format_prompt: str) -> dict:
 
 
 def convert(row: dict, format_prompt: str) -> dict:
+    """One GRPO record from a dataset row, `format_prompt` appended to the user message."""
     return {
         "prompt": [row_message(row, format_prompt)],
         "images": row["images"],
@@ -63,6 +67,14 @@ def convert(row: dict, format_prompt: str) -> dict:
 
 
 def write(dataset_dir: Path, out_dir: Path, splits: tuple[str, ...], format_prompt: str | None = None) -> list[Path]:
+    """Write `{split}.parquet` for each of `splits` the dataset has; None = the default format instruction.
+
+    Returns:
+        The files written.
+
+    Raises:
+        FileNotFoundError: the dataset has no shards.
+    """
     instruction = resolve_format_prompt(format_prompt)
     written: list[Path] = []
     for split in splits_present(dataset_dir, splits):
@@ -81,6 +93,7 @@ class SftWriter(ParquetSink):
         self.format_prompt = resolve_format_prompt(format_prompt)
 
     def add_response(self, row: dict, response: str) -> None:
+        """Add a dataset row with `response` as the assistant message."""
         assistant = {"role": "assistant", "content": [{"type": "text", "text": response}]}
         self.add(
             {

@@ -23,8 +23,8 @@ import pyarrow as pa
 from spatial_ssrl.contract import resolve_format_prompt, with_format_prompt
 from spatial_ssrl.export.common import IMAGES_TYPE, ParquetSink, check_placeholders, hf_schema, rows_of, splits_present
 
-DATA_SOURCE_PREFIX = "spatial_ssrl/"
-ABILITY = "spatial"
+DATA_SOURCE_PREFIX = "spatial_ssrl/"  # + task name = `data_source`; our verl reward reads the task back
+ABILITY = "spatial"  # the `ability` label of every row
 SCHEMA = hf_schema(
     [
         ("data_source", pa.string()),
@@ -48,9 +48,15 @@ SCHEMA = hf_schema(
         ),
     ]
 )
+"""Columns of a verl parquet file (the table in the module docstring)."""
 
 
 def convert(row: dict, index: int, format_prompt: str) -> dict:
+    """One verl record from a dataset row; `index` is its position in the split (`extra_info.index`).
+
+    Raises:
+        ValueError: the problem's image placeholders do not match its images.
+    """
     check_placeholders(row)
     return {
         "data_source": DATA_SOURCE_PREFIX + row["task"],
@@ -71,6 +77,14 @@ def convert(row: dict, index: int, format_prompt: str) -> dict:
 
 
 def write(dataset_dir: Path, out_dir: Path, splits: tuple[str, ...], format_prompt: str | None = None) -> list[Path]:
+    """Write `{split}.parquet` for each of `splits` the dataset has; None = the default format instruction.
+
+    Returns:
+        The files written.
+
+    Raises:
+        FileNotFoundError: the dataset has no shards.
+    """
     instruction = resolve_format_prompt(format_prompt)
     written: list[Path] = []
     for split in splits_present(dataset_dir, splits):

@@ -27,14 +27,27 @@ from spatial_ssrl.contract import parse_options
 from spatial_ssrl.export.common import atomic_open, check_placeholders, question_without_options, rows_of
 from spatial_ssrl.export.common import splits_present as _splits_present
 
-LETTERS = ("A", "B", "C", "D")
+LETTERS = ("A", "B", "C", "D")  # the option columns; a sample with more options cannot be exported
+# A TSV's columns: BASE_COLUMNS, then the option letters (not in the open file), then TAIL_COLUMNS.
 BASE_COLUMNS = ["index", "image", "image_path", "question"]
 TAIL_COLUMNS = ["answer", "category", "l2-category", "split", "answer_type", "id"]
 ALL_COLUMNS = BASE_COLUMNS + list(LETTERS) + TAIL_COLUMNS
+"""Columns of the all-task and multiple-choice files."""
 OPEN_COLUMNS = BASE_COLUMNS + TAIL_COLUMNS
+"""Columns of the open file: no option columns, so VLMEvalKit treats it as open VQA."""
 
 
 def convert(row: dict, index: int) -> dict:
+    """One TSV record (every column of ALL_COLUMNS) from a dataset row.
+
+    Args:
+        row: a dataset row.
+        index: the row's position in its split; names the image files in `image_path` (each TSV file
+            numbers its own `index` column).
+
+    Raises:
+        ValueError: more options than LETTERS, or image placeholders that do not match the images.
+    """
     check_placeholders(row)
     options = parse_options(row["options"]) or {}
     if len(options) > len(LETTERS):
@@ -75,10 +88,12 @@ class _TsvSink:
         self._writer.writeheader()
 
     def add(self, record: dict) -> None:
+        """Append one row to the TSV."""
         self._writer.writerow({**record, "index": self.count})
         self.count += 1
 
     def close(self, exc: BaseException | None = None) -> Path:
+        """Finish the file (renamed into place by the caller on success)."""
         if exc is None:
             self._ctx.__exit__(None, None, None)
         else:

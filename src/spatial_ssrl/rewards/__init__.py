@@ -27,10 +27,10 @@ from spatial_ssrl.rewards.normalize import normalize_answer
 from spatial_ssrl.rewards.score import (
     DEFAULT_CONFIG,
     RewardConfig,
-    accuracy_reward,
-    format_reward,
     infer_answer_type,
     resolve_answer_type,
+    response_accuracy,
+    response_format,
     score,
 )
 
@@ -40,11 +40,9 @@ __all__ = [
     "MAX_BOX_CHARS",
     "Parsed",
     "RewardConfig",
-    "accuracy_reward",
     "answer_text",
     "boxed_contents",
     "find_think_tags",
-    "format_reward",
     "infer_answer_type",
     "last_boxed",
     "match_choice",
@@ -55,5 +53,7 @@ __all__ = [
     "parse_options",
     "parse_response",
     "resolve_answer_type",
+    "response_accuracy",
+    "response_format",
     "score",
 ]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-BOX = "\\boxed"
+BOX = "\\boxed"  # the LaTeX command that marks an answer
 MAX_BOXES = 8  # more boxes than this in the answer part is spam, not an answer
 MAX_BOX_CHARS = 1000  # an answer longer than this is not one of ours; it also bounds brace matching
 MAX_BOX_GAP = 16  # whitespace allowed between `\boxed` and `{`

@@ -29,6 +29,7 @@ LENGTH_TO_METRES = {
     **dict.fromkeys(("yd", "yard", "yards"), 0.9144),
     **dict.fromkeys(("mi", "mile", "miles"), 1609.344),
 }
+"""Length unit (lower case) -> metres per unit; `parse_number_with_unit` converts these to metres."""
 _NUMBER = re.compile(
     r"(?<![\w.])([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+]?\.\d+)(?:[eE]([-+]?\d+))?(?:\s*([A-Za-z]+))?"
 )

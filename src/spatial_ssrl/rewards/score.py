@@ -40,13 +40,19 @@ class RewardConfig:
 
 
 DEFAULT_CONFIG = RewardConfig()
+"""The paper's reward: 0.9 x accuracy + 0.1 x format, no partial credit (Spatial-SSRL, arXiv 2510.27606)."""
 
 
 # ---------------------------------------------------------------------------- inputs from datasets
 
 
 def resolve_answer_type(answer_type: str | None = None, task: str | None = None) -> str:
-    """The declared answer type: the row's `answer_type`, else that of the task registered as `task`."""
+    """The declared answer type: the row's `answer_type`, else that of the task registered as `task`.
+
+    Raises:
+        ValueError: `answer_type` is not one of `contract.ANSWER_TYPES`, or neither argument is given.
+        KeyError: only `task` is given and no task of that name is registered in this process.
+    """
     if answer_type:
         return check_answer_type(answer_type)
     if task:
@@ -116,6 +122,7 @@ def prepare_truth(answer: str, answer_type: str, options: Any = None) -> Truth:
 
 
 def format_from_parsed(parsed: Parsed) -> float:
+    """The format part for an already parsed response: 1.0 for a valid think block and one non-blank box."""
     boxes = parsed.boxes
     return 1.0 if parsed.think_ok and boxes is not None and len(boxes) == 1 and boxes[0].strip() else 0.0
 
@@ -140,6 +147,12 @@ def predicted_answer(parsed: Parsed, truth: Truth) -> str | None:
 
 
 def accuracy_from_parsed(parsed: Parsed, truth: Truth, partial_credit: bool = False) -> float:
+    """The accuracy part for an already parsed response.
+
+    Returns:
+        1.0 if the single normalised answer equals the truth; with `partial_credit`, a permutation's
+        fraction of positions right; else 0.0 (also for no answer or a hedge).
+    """
     pred = predicted_answer(parsed, truth)
     if pred is None:
         return 0.0
@@ -152,14 +165,14 @@ def accuracy_from_parsed(parsed: Parsed, truth: Truth, partial_credit: bool = Fa
     return 0.0
 
 
-def format_reward(response: str) -> float:
+def response_format(response: str) -> float:
     """1.0 if the response has the required shape (think block, then one boxed answer), else 0.0."""
     if not isinstance(response, str):
         return 0.0
     return format_from_parsed(parse_response(response))
 
 
-def accuracy_reward(
+def response_accuracy(
     response: str,
     answer: str,
     answer_type: str,
@@ -182,7 +195,12 @@ def score(
     *,
     task: str | None = None,
 ) -> dict[str, float]:
-    """`{"overall", "format", "accuracy"}` for one response. `answer_type` may be None if `task` is given."""
+    """`{"overall", "format", "accuracy"}` for one response. `answer_type` may be None if `task` is given.
+
+    Raises:
+        ValueError, KeyError: the ground truth or its answer type is invalid (see `resolve_answer_type`,
+            `prepare_truth`); a bad response never raises, it scores 0.
+    """
     truth = prepare_truth(answer, resolve_answer_type(answer_type, task), options)
     if not isinstance(response, str):
         return {"overall": 0.0, "format": 0.0, "accuracy": 0.0}
@@ -193,5 +211,6 @@ def score(
 
 
 def combine(accuracy: float, fmt: float, config: RewardConfig = DEFAULT_CONFIG) -> float:
+    """The overall reward: the weighted sum of the two parts, capped at 1.0."""
     # min(): weights such as 0.7 + 0.3 can sum to 1 + 1 ulp in floating point.
     return min(1.0, config.accuracy_weight * accuracy + config.format_weight * fmt)

@@ -28,6 +28,7 @@ from spatial_ssrl.rewards.score import (
 )
 
 RewardFunc = Callable[..., list[float]]
+"""`func(completions, **columns) -> one score per completion`: the signature GRPOTrainer calls."""
 
 
 def completion_text(completion: Any) -> str:

@@ -58,7 +58,7 @@ __all__ = [
     "synthetic",
 ]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")  # lower case; matched in any case
 
 # DIODE's fixed intrinsics: fx = 886.81 px for its original 1024 x 768 images.
 DIODE_FOCAL_PX = 886.81
@@ -86,6 +86,7 @@ class SourceRef:
 
     @property
     def has_depth(self) -> bool:
+        """True when the source comes with depth (a depth file, or a synthetic scene)."""
         return self.depth is not None or self.synthetic_seed is not None
 
     def load(self, max_side: int | None = None, max_pixels: int | None = None) -> Source:
@@ -231,9 +232,11 @@ class _Skips:
         self.by_reason: dict[str, list[str]] = {}
 
     def add(self, reason: str, rel: str) -> None:
+        """Note a skipped path under `reason`."""
         self.by_reason.setdefault(reason, []).append(rel)
 
     def warn(self) -> None:
+        """Emit one SkippedInputsWarning per reason, listing a few of its paths."""
         for reason, paths in self.by_reason.items():
             warnings.warn(SkippedInputsWarning(self.collection, reason, sorted(paths)), stacklevel=4)
 

@@ -18,7 +18,7 @@ from spatial_ssrl.engine.sample import SourceError
 
 __all__ = ["ImageTooLarge", "UnreadableImage", "apply_orientation", "load_rgb", "open_image", "to_rgb_array"]
 
-DEFAULT_MAX_PIXELS = 64_000_000
+DEFAULT_MAX_PIXELS = 64_000_000  # larger images are rejected from the header (decompression-bomb guard)
 
 # EPS is decoded by running Ghostscript on the file: never hand untrusted bytes to an interpreter.
 _EXCLUDED_FORMATS = frozenset({"EPS"})

@@ -36,7 +36,7 @@ from spatial_ssrl.engine.sample import Source
 
 __all__ = ["SceneObject", "SyntheticScene", "make_scene"]
 
-SKY_PROBABILITY = 0.3
+SKY_PROBABILITY = 0.3  # share of random scenes that show open sky instead of a back wall
 
 
 @dataclass
@@ -75,10 +75,12 @@ class SyntheticScene:
 
     @property
     def height(self) -> int:
+        """Image height in pixels."""
         return int(self.rgb.shape[0])
 
     @property
     def width(self) -> int:
+        """Image width in pixels."""
         return int(self.rgb.shape[1])
 
     def to_source(self, source_id: str) -> Source:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-LETTERS = "ABCDEFGH"
+LETTERS = "ABCDEFGH"  # option letters, in order
 
 
 def letters(n: int) -> list[str]:

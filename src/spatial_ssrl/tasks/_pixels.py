@@ -14,6 +14,7 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def to_gray(rgb: np.ndarray) -> np.ndarray:
+    """Float32 grey (ITU-R BT.601 luma) of an (..., 3) RGB array."""
     return rgb.astype(np.float32) @ _LUMA
 
 

@@ -75,6 +75,7 @@ def tile_stats(depth: np.ndarray, valid: np.ndarray, side: int, offset: tuple[in
 
 
 def region_side(width: int, height: int, frac: float, min_px: int) -> int:
+    """Side in pixels of a square region: `frac` of the image's short side, at least `min_px`."""
     return max(min_px, round(frac * min(width, height)))
 
 

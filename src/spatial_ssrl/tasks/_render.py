@@ -13,7 +13,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-MARKER_COLOR = (255, 32, 32)
+MARKER_COLOR = (255, 32, 32)  # RGB of the circles drawn around marked regions
 
 
 @functools.lru_cache(maxsize=64)

@@ -22,12 +22,15 @@ from spatial_ssrl.tasks._layout import format_options, letters
 from spatial_ssrl.tasks._pixels import resize_rgb, structure_diff
 from spatial_ssrl.tasks._wording import check_answer
 
-TASK = "crop"
+TASK = "crop"  # the registered name
 DISTRACTOR_KINDS = ("inner", "grow_quarter", "grow_half", "rotate_cw", "rotate_ccw")
+"""The five distractor kinds (module docstring); each sample draws `n_options - 1` different ones."""
 
 
 @dataclass
 class CropParams:
+    """Thresholds of the crop task (docs/tasks.md); the field defaults are the task's defaults."""
+
     min_patch_px: int = 32  # smallest blacked-out square worth asking about
     min_distractor_diff: float = 6.0  # grey difference (64-px scale) between any distractor and the truth
     n_options: int = 4
@@ -61,6 +64,7 @@ QUESTION = (
     "{lines}\nWhich candidate fills the black square exactly, with the same content, scale and orientation? "
     "Answer with its letter."
 )
+"""The question; `{lines}` becomes one `A. <image>` line per candidate (images 2-5)."""
 
 
 def make_crop(source: Source, rng: np.random.Generator, params: CropParams, variant: str) -> Sample | Rejection:

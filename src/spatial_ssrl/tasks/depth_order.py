@@ -24,11 +24,13 @@ from spatial_ssrl.tasks._regions import min_center_separation, usable_tiles
 from spatial_ssrl.tasks._render import draw_region_markers
 from spatial_ssrl.tasks._wording import check_answer, num
 
-TASK = "depth_order"
+TASK = "depth_order"  # the registered name
 
 
 @dataclass
 class DepthOrderParams:
+    """Thresholds of the depth_order task (docs/tasks.md); the field defaults are the task's defaults."""
+
     n_regions: int = 3
     region_frac: float = 0.03  # region side as a fraction of the short image side
     min_region_px: int = 9
@@ -37,7 +39,7 @@ class DepthOrderParams:
     min_norm_gap: float = 0.05  # gap between region means in normalised depth (paper)
     min_rel_gap: float = 0.10  # farther mean / nearer mean - 1, in true depth
     clip_percentiles: tuple[float, float] = (0.5, 99.5)  # clip before min-max normalisation
-    normalise_space: str = "log"  # "linear" = the paper's min-max of depth; see common.depth_normaliser
+    normalise_space: str = "log"  # "linear" = the paper's min-max of depth; see _regions.depth_normaliser
     max_branching: int = 12  # search effort: candidates tried per region (bounded, deterministic)
 
 

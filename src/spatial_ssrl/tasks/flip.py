@@ -21,12 +21,14 @@ from spatial_ssrl.tasks._pixels import model_scale_gray
 from spatial_ssrl.tasks._render import label_pieces
 from spatial_ssrl.tasks._wording import check_answer, join
 
-TASK = "flip"
-DIRECTIONS = {"vertical": 0, "horizontal": 1}
+TASK = "flip"  # the registered name
+DIRECTIONS = {"vertical": 0, "horizontal": 1}  # variant -> the direction number of the answer `<piece>-<direction>`
 
 
 @dataclass
 class FlipParams:
+    """Thresholds of the flip task (docs/tasks.md); the field defaults are the task's defaults."""
+
     min_piece_px: int = 32  # smallest piece side worth asking about
     min_flip_diff: float = 8.0  # grey difference (64-px scale) between piece and its flip
     min_direction_diff: float = 8.0  # grey difference between the vertical and horizontal flips
@@ -39,6 +41,7 @@ QUESTION = (
     "direction 1). Which piece was flipped, and in which direction? Answer as the piece label and the "
     "direction joined by a dash, for example {example} would mean piece {ex_label} was {ex_words}."
 )
+"""The question; the placeholders hold an example answer that differs from the true one."""
 
 
 def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, variant: str) -> Sample | Rejection:

@@ -30,7 +30,7 @@ from spatial_ssrl.tasks._regions import min_center_separation, usable_tiles
 from spatial_ssrl.tasks._render import draw_region_markers
 from spatial_ssrl.tasks._wording import check_answer, num
 
-TASK = "position"
+TASK = "position"  # the registered name
 
 # facing name -> (forward, right) as (x, z) unit vectors in the camera's ground plane
 FACINGS = {
@@ -39,12 +39,14 @@ FACINGS = {
     "left": ((-1.0, 0.0), (0.0, 1.0)),
     "right": ((1.0, 0.0), (0.0, -1.0)),
 }
+# facing name -> how the question words it
 FACING_WORDS = {
     "away": "away from the camera, into the scene",
     "toward": "toward the camera",
     "left": "toward the left side of the image",
     "right": "toward the right side of the image",
 }
+# variant -> its four answer options (shown under letters in random order)
 OPTION_SETS = {
     "cardinal": ["Front", "Back", "Left", "Right"],
     "diagonal": ["Left-Front", "Right-Front", "Left-Back", "Right-Back"],
@@ -53,12 +55,14 @@ OPTION_SETS = {
 
 @dataclass
 class PositionParams:
+    """Thresholds of the position task (docs/tasks.md); the field defaults are the task's defaults."""
+
     region_frac: float = 0.03  # region side as a fraction of the short image side
     min_region_px: int = 9
     min_valid_frac: float = 0.9  # share of a region's pixels with valid depth
     max_region_spread: float = 0.15  # max - min of normalised depth inside a region
     clip_percentiles: tuple[float, float] = (0.5, 99.5)  # clip before min-max normalisation
-    normalise_space: str = "log"  # "linear" = the paper's min-max of depth; see common.depth_normaliser
+    normalise_space: str = "log"  # "linear" = the paper's min-max of depth; see _regions.depth_normaliser
     min_pixel_sep_frac: float = 0.2  # centres at least this fraction of the width apart (~the reference's 150 px)
     min_rel_offset: float = 0.10  # |offset| along a used axis >= this * nearer depth
     dominance_ratio: float = 2.0  # cardinal: major axis >= ratio * minor axis (within ~27 degrees)

@@ -22,19 +22,21 @@ from spatial_ssrl.tasks._pixels import model_scale_gray
 from spatial_ssrl.tasks._render import label_pieces
 from spatial_ssrl.tasks._wording import check_answer, join, position_names
 
-TASK = "shuffle"
+TASK = "shuffle"  # the registered name
 
 
 @dataclass
 class ShuffleParams:
+    """Thresholds of the shuffle task (docs/tasks.md); the field defaults are the task's defaults."""
+
     min_piece_px: int = 32  # pieces smaller than this are too small to reason about
     min_piece_std: float = 3.0  # grey-level std at 64-px scale below which a piece counts as blank
     min_pair_diff: float = 6.0  # mean grey difference below which two pieces are interchangeable
     strip_counts: tuple[int, ...] = (3, 4)  # number of strips in the row/column variants
 
 
-# Paper counts (SPEC section 2) as default mix weights.
 VARIANTS = {"2x2": 4000, "2x2_blank": 4028, "strips_row": 4991, "strips_column": 3009}
+"""Variant -> default mix weight: its count in the paper's data (Spatial-SSRL, arXiv 2510.27606; docs/tasks.md)."""
 
 _ORDER_WORDS = {
     "2x2": "in reading order (top-left, top-right, bottom-left, bottom-right)",

@@ -57,6 +57,13 @@ class DataArguments:
             "None: the model's context minus the completion length."
         },
     )
+    task_modules: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Modules or .py files registering extra tasks, imported before the data is prepared (in every "
+            "process, so it works under `accelerate launch`); `ssrl train --import X` does the same in one process."
+        },
+    )
     tasks: list[str] | None = field(
         default=None, metadata={"help": "Train and validate on these tasks only (default: all in the data)."}
     )

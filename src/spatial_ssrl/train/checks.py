@@ -10,7 +10,6 @@ All raise `TrainingSetupError` (a ValueError); `ssrl train ...` prints its messa
 from __future__ import annotations
 
 import io
-import math
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -19,9 +18,10 @@ CPU_HINT = (
     "run on CPU with `--use_cpu true --bf16 false`, or start from configs/sft/tiny-cpu.yaml / "
     "configs/grpo/tiny-cpu.yaml"
 )
+"""How to train without a GPU; ends the message of a hardware error."""
 
-GRPO_COLUMNS = ("prompt", "images", "answer")
-SFT_LAYOUTS = (("messages", "images"), ("prompt", "completion", "images"))
+GRPO_COLUMNS = ("prompt", "images", "answer")  # `image` also stands for `images`
+SFT_LAYOUTS = (("messages", "images"), ("prompt", "completion", "images"))  # any one of these is enough
 
 
 class TrainingSetupError(ValueError):
@@ -76,6 +76,7 @@ def check_columns(columns: Iterable[str], kind: str, path: str = "the dataset") 
 
 
 def has_gpu() -> bool:
+    """True when torch sees a CUDA or XPU device."""
     import torch
 
     if torch.cuda.is_available():
@@ -153,6 +154,7 @@ def _patch_factor(image_processor) -> int:
 
 
 def pixel_bounds(image_processor) -> tuple[int | None, int | None]:
+    """(min_pixels, max_pixels) of a Qwen-style image processor (its `size` shortest/longest edge), None if unset."""
     size = getattr(image_processor, "size", None) or {}
     get = size.get if hasattr(size, "get") else lambda k: getattr(size, k, None)
     return get("shortest_edge"), get("longest_edge")
@@ -278,12 +280,3 @@ def context_limit(model_name_or_path: str, reserve: int = 0) -> int | None:
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     n = getattr(text, "max_position_embeddings", None)
     return None if n is None else max(0, int(n) - reserve)
-
-
-def describe_budget(info: dict | None) -> str:
-    if not info:
-        return "prompt length not checked"
-    return (
-        f"longest sampled prompt: {info['tokens']} tokens ({info['images']} image(s), {info['text_tokens']} text) "
-        f"of {info['limit']} ({math.floor(100 * info['tokens'] / info['limit'])}%)"
-    )

@@ -8,7 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from spatial_ssrl.engine.loader import TaskImportError, import_task_modules
 from spatial_ssrl.train.checks import TrainingSetupError, check_hardware
+from spatial_ssrl.train.configs import resolve_config_argument
 
 T = TypeVar("T")
 
@@ -19,7 +21,10 @@ def parse_args(dataclass_types: Sequence[type], argv: Sequence[str] | None = Non
     from trl import TrlParser
 
     parser = TrlParser(list(dataclass_types), prog=prog)
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = resolve_config_argument(sys.argv[1:] if argv is None else argv)
+    except FileNotFoundError as exc:
+        raise TrainingSetupError(str(exc)) from None
     try:
         return parser.parse_args_and_config(args)
     except ValueError as exc:
@@ -72,6 +77,7 @@ def set_pixel_bounds(processor, min_pixels: int | None, max_pixels: int | None) 
 
 
 def load_processor(model_args, data_args, trust_remote_code: bool = False):
+    """The model's AutoProcessor with the data arguments' pixel bounds applied."""
     from transformers import AutoProcessor
 
     processor = AutoProcessor.from_pretrained(
@@ -106,6 +112,7 @@ def peft_config(model_args):
 
 
 def require_model(model_args) -> str:
+    """The model name or path; TrainingSetupError when none was given."""
     if not model_args.model_name_or_path:
         raise TrainingSetupError(
             "no model: pass --model_name_or_path (a hub id or a local folder; `ssrl tiny-model OUT` builds a tiny "
@@ -137,6 +144,7 @@ def resolve_resume(config, auto_resume: bool = True) -> str | None:
 
 
 def announce_resume(trainer, checkpoint: str | None) -> None:
+    """Print which checkpoint (and global step) training resumes from, if any."""
     if checkpoint is None:
         return
     import json
@@ -196,11 +204,13 @@ def use_caller_progress(trainer, callbacks: Sequence | None) -> None:
 
 
 def cli_main(parser_types, run, argv=None, prog=None) -> int:
-    """Shared entry point of `ssrl train sft|grpo`: parse, run, and turn setup errors into exit code 2."""
+    """Shared entry point of `ssrl train sft|grpo`: parse, import the task modules named by `task_modules`, run,
+    and turn setup errors into exit code 2."""
     try:
         data_args, config, model_args = parse_args(parser_types, argv, prog)
+        import_task_modules(data_args.task_modules)
         trainer = run(data_args, config, model_args)
-    except TrainingSetupError as exc:
+    except (TrainingSetupError, TaskImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     trainer.accelerator.end_training()

@@ -23,6 +23,8 @@ from spatial_ssrl.train.checks import TrainingSetupError, check_columns
 
 @dataclass
 class DataFiles:
+    """The parquet files a run trains and validates on (`prepare_files`); `eval` is None without validation."""
+
     train: Path
     eval: Path | None
     train_exported: bool = False  # written here with the format instruction already applied
@@ -30,6 +32,7 @@ class DataFiles:
 
 
 def is_dataset_dir(path) -> bool:
+    """True when `path` is a dataset folder made by `ssrl generate` (it has shards under data/)."""
     return Path(path).is_dir() and bool(shard_paths(path))
 
 
@@ -176,6 +179,7 @@ def replace_format_prompt(messages: list[dict], format_prompt: str) -> list[dict
 
 
 def load_parquet(path: Path):
+    """One parquet file as a `datasets.Dataset`."""
     from datasets import load_dataset
 
     return load_dataset("parquet", data_files=str(path), split="train")

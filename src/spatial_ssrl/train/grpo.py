@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
+from spatial_ssrl.rewards import DEFAULT_CONFIG, RewardConfig
+from spatial_ssrl.rewards.trl import reward_funcs
 from spatial_ssrl.train.args import DataArguments
 from spatial_ssrl.train.checks import (
     check_hardware,
@@ -35,14 +37,25 @@ from spatial_ssrl.train.common import (
 from spatial_ssrl.train.metrics import MetricsCallback
 from spatial_ssrl.train.task_rewards import per_task_rewards
 
-DEFAULT_REWARD_WEIGHTS = [0.9, 0.1]  # 0.9 x accuracy + 0.1 x format (SPEC section 1)
+DEFAULT_REWARD_WEIGHTS = [DEFAULT_CONFIG.accuracy_weight, DEFAULT_CONFIG.format_weight]
+"""`reward_weights` when the config leaves it unset: the paper's 0.9 x accuracy + 0.1 x format
+(Spatial-SSRL, arXiv 2510.27606), taken from `spatial_ssrl.rewards.score.DEFAULT_CONFIG`."""
 
 
-def reward_functions(data_args: DataArguments, weights: Sequence[float]) -> list:
-    from spatial_ssrl.rewards.trl import accuracy_reward, format_reward, partial_accuracy_reward
+def reward_functions(data_args: DataArguments, weights: Sequence[float] | None = None) -> list:
+    """The reward functions for GRPOTrainer: accuracy (partial if `data_args.partial_credit`), then format.
 
-    funcs = [partial_accuracy_reward if data_args.partial_credit else accuracy_reward, format_reward]
-    return per_task_rewards(funcs, weights) if data_args.per_task_metrics else funcs
+    Args:
+        data_args: reads `partial_credit` and `per_task_metrics`.
+        weights: the trainer's `reward_weights`, used only for the logged per-task total; None = the defaults.
+
+    Returns:
+        The functions in `reward_weights` order, wrapped to log per task when `per_task_metrics` is set.
+    """
+    funcs, default_weights = reward_funcs(RewardConfig(partial_credit=data_args.partial_credit))
+    if not data_args.per_task_metrics:
+        return funcs
+    return per_task_rewards(funcs, default_weights if weights is None else weights)
 
 
 def _trainer_class():
@@ -87,7 +100,7 @@ def build_grpo_trainer(data_args: DataArguments, config, model_args, callbacks: 
     model = require_model(model_args)
     check_hardware(config, model_args)
 
-    files, train, eval_ds = load_datasets(data_args, config, "grpo")
+    _, train, eval_ds = load_datasets(data_args, config, "grpo")
     processor = load_processor(model_args, data_args, config.trust_remote_code)
     if data_args.max_prompt_length:
         limit, name = data_args.max_prompt_length, "max_prompt_length"
@@ -119,12 +132,14 @@ def run_grpo(data_args: DataArguments, config, model_args, callbacks: Sequence |
 
 
 def make_parser_types():
+    """The dataclasses the command line is parsed into: (DataArguments, GRPOConfig, ModelConfig)."""
     from trl import GRPOConfig, ModelConfig
 
     return (DataArguments, GRPOConfig, ModelConfig)
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """`ssrl train grpo`: parse `argv` (a config file and/or flags), train; returns 0, or 2 on a setup error."""
     return cli_main(make_parser_types(), run_grpo, argv, prog)
 
 

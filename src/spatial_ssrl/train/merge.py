@@ -18,7 +18,14 @@ from spatial_ssrl.train.checks import TrainingSetupError
 
 def merge_lora(adapter_dir, out_dir, base_model: str | None = None, dtype: str | None = None) -> Path:
     """Load the base model named in the adapter's config (or `base_model`), apply the adapter, fold it into the
-    weights with peft's `merge_and_unload()`, and save model + processor to `out_dir`."""
+    weights with peft's `merge_and_unload()`, and save model + processor to `out_dir`.
+
+    Returns:
+        `out_dir`, which also gets `spatial_ssrl_merge.json` naming the base model and the adapter.
+
+    Raises:
+        TrainingSetupError: `adapter_dir` has no adapter_config.json.
+    """
     import torch
     from peft import PeftConfig, PeftModel
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -43,6 +50,7 @@ def merge_lora(adapter_dir, out_dir, base_model: str | None = None, dtype: str |
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m spatial_ssrl.train.merge") -> int:
+    """Command line of `merge_lora`; prints the merged folder. Returns 0, or 2 on a setup error."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("adapter_dir", help="folder with adapter_config.json (an SFT output_dir with use_peft)")
     parser.add_argument("out_dir", help="where the full model folder goes")

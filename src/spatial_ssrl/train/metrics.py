@@ -22,6 +22,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+# File names under the run's output_dir.
 METRICS_FILE = "metrics.jsonl"
 RUN_INFO_FILE = "run_info.json"
 PLOTS_DIR = "plots"
@@ -44,6 +45,7 @@ class MetricsCallback(TrainerCallback):
         self.plots = plots
 
     def on_train_begin(self, args, state, control, **kwargs):
+        """On the main process: drop records past a resumed checkpoint's step and record this start."""
         if not state.is_world_process_zero:
             return
         if self.path.exists() and state.global_step > 0:
@@ -71,6 +73,7 @@ class MetricsCallback(TrainerCallback):
         info_path.write_text(json.dumps(info, indent=1))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        """On the main process: append the numeric values of `logs`, with step and epoch (NaN/inf -> null)."""
         if not state.is_world_process_zero or not logs:
             return
         record = {"step": state.global_step, "epoch": _clean(state.epoch)}
@@ -80,6 +83,7 @@ class MetricsCallback(TrainerCallback):
             fh.write(json.dumps(record) + "\n")
 
     def on_train_end(self, args, state, control, **kwargs):
+        """On the main process: draw the PNG curves into `<output_dir>/plots` (unless plots are off)."""
         if state.is_world_process_zero and self.plots and self.path.exists():
             plot_metrics(self.path, self.output_dir / PLOTS_DIR)
 
@@ -92,6 +96,7 @@ def _step(line: str) -> int:
 
 
 def read_metrics(path: str | Path) -> list[dict]:
+    """The records of a metrics.jsonl file, or of the one in a run folder."""
     path = Path(path)
     if path.is_dir():
         path = path / METRICS_FILE
@@ -188,6 +193,7 @@ def plot_metrics(path: str | Path, out_dir: str | Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m spatial_ssrl.train.metrics RUN_DIR`: redraw the run's plots; returns 0, or 2 on bad usage."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         print("usage: python -m spatial_ssrl.train.metrics RUN_DIR", file=sys.stderr)

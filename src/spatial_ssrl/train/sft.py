@@ -36,7 +36,7 @@ def build_sft_trainer(data_args: DataArguments, config, model_args, callbacks: S
     model = require_model(model_args)
     check_hardware(config, model_args)
 
-    files, train, eval_ds = load_datasets(data_args, config, "sft")
+    _, train, eval_ds = load_datasets(data_args, config, "sft")
     processor = load_processor(model_args, data_args, config.trust_remote_code)
     limit = config.max_length
     check_prompt_length(prompt_rows(train), processor, limit, "max_length")
@@ -74,12 +74,14 @@ def run_sft(data_args: DataArguments, config, model_args, callbacks: Sequence | 
 
 
 def make_parser_types():
+    """The dataclasses the command line is parsed into: (DataArguments, SFTConfig, ModelConfig)."""
     from trl import ModelConfig, SFTConfig
 
     return (DataArguments, SFTConfig, ModelConfig)
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """`ssrl train sft`: parse `argv` (a config file and/or flags), train; returns 0, or 2 on a setup error."""
     return cli_main(make_parser_types(), run_sft, argv, prog)
 
 

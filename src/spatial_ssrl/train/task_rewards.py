@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 RewardFunc = Callable[..., list]
+"""`func(completions, **columns) -> one score (or None) per completion`: a TRL reward function."""
 
 
 class PerTaskRewards:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-ARCHS = ("qwen2_5_vl", "qwen3_vl")
+ARCHS = ("qwen2_5_vl", "qwen3_vl")  # the `arch` values `build_tiny_model` accepts (`--arch`)
 
 # Special tokens of the Qwen2.5-VL / Qwen3-VL tokenizers (names are the contract; ids are ours).
 SPECIAL_TOKENS = [

@@ -17,7 +17,7 @@ from spatial_ssrl.evaluate.readers.vlmevalkit_tsv import read_tsv
 from spatial_ssrl.evaluate.readers.vsibench import read_vsibench
 from spatial_ssrl.evaluate.readers.whatsup import read_whatsup
 
-READER_KINDS = ("pretext", "tsv", "viewspatial", "whatsup", "vsibench")
+READER_KINDS = ("pretext", "tsv", "viewspatial", "whatsup", "vsibench")  # the `kind:` prefixes of a spec
 
 __all__ = [
     "READER_KINDS",

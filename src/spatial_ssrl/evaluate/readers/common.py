@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from spatial_ssrl.evaluate.items import BenchmarkFormatError
 
-LETTERS = "ABCDEFGH"
+LETTERS = "ABCDEFGH"  # option letters, in order; a question with more options is rejected
 _OPTION_LINE = re.compile(r"^\s*\(?([A-H])[.):]\s*(.*?)\s*$")
 
 
@@ -36,6 +36,11 @@ def decode_base64_image(value: str, source: str | Path, where: str, column: str 
 
 
 def check_image_bytes(data: bytes, source: str | Path, where: str, column: str = "image") -> None:
+    """Check that `data` is an image PIL can read (its header only).
+
+    Raises:
+        BenchmarkFormatError: it is not, naming `source`, `where` and `column`.
+    """
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.size  # noqa: B018 - the header parse is the check

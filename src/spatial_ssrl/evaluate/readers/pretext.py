@@ -16,6 +16,12 @@ from spatial_ssrl.evaluate.items import Benchmark, BenchmarkFormatError, EvalIte
 
 
 def read_pretext(dataset_dir: str | Path, split: str = "validation", name: str | None = None) -> Benchmark:
+    """One split of a generated dataset as a Benchmark (default name `pretext-<split>`).
+
+    Raises:
+        ValueError: `split` is not one of the dataset's SPLITS.
+        BenchmarkFormatError: the dataset has no shards of that split.
+    """
     dataset_dir = Path(dataset_dir)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

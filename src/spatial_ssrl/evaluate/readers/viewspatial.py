@@ -30,6 +30,15 @@ from spatial_ssrl.evaluate.readers.common import (
 
 
 def read_viewspatial(path: str | Path, name: str | None = None, data_root: str | Path | None = None) -> Benchmark:
+    """The ViewSpatial-Bench records of `path` as a Benchmark (default name "ViewSpatial").
+
+    Args:
+        data_root: searched first for the image files, before the JSON's folder and its parent.
+
+    Raises:
+        BenchmarkFormatError: a record misses a field, its answer is not one of its options, or an
+            image file is not found.
+    """
     path = Path(path)
     name = name or "ViewSpatial"
     bases = ([Path(data_root)] if data_root else []) + [path.parent, path.parent.parent]

@@ -34,7 +34,7 @@ from spatial_ssrl.evaluate.readers.common import (
 )
 from spatial_ssrl.rewards.match import parse_number_with_unit
 
-REQUIRED = ("index", "question", "answer")
+REQUIRED = ("index", "question", "answer")  # plus `image` or `image_path`
 # pandas (which VLMEvalKit reads TSVs with) takes these cell values as missing.
 NA_VALUES = frozenset({"", "nan", "NaN", "NAN", "None", "null", "NULL", "N/A", "n/a", "NA", "#N/A", "<NA>"})
 _QUANTITY = re.compile(r"^\s*[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?\s*[A-Za-z]*\s*$")

@@ -27,7 +27,6 @@ from spatial_ssrl.evaluate.readers.common import (
     resolve_file,
 )
 
-NUMERIC_TYPES = ("object_counting", "object_abs_distance", "object_size_estimation", "room_size_estimation")
 # The unit a numeric answer is in, so that a prediction like "120 cm" can be converted (None: no length).
 UNITS = {"object_abs_distance": "m", "object_size_estimation": "cm"}
 
@@ -40,6 +39,16 @@ def category_of(question_type: str) -> str:
 def read_vsibench(
     path: str | Path, name: str | None = None, data_root: str | Path | None = None, num_frames: int = 16
 ) -> Benchmark:
+    """The VSI-Bench records of `path` as a Benchmark (default name "VSI-Bench"), scored per type (macro).
+
+    Args:
+        data_root: searched first for the videos, before the records' folder and its parent.
+        num_frames: frames sampled from each video.
+
+    Raises:
+        BenchmarkFormatError: a record misses its question, answer or video, its answer is not one of
+            its options (or, without options, not a finite number), or the video file is not found.
+    """
     path = Path(path)
     name = name or "VSI-Bench"
     bases = ([Path(data_root)] if data_root else []) + [path.parent, path.parent.parent]

@@ -18,7 +18,7 @@ from pathlib import Path
 from spatial_ssrl.evaluate.items import Benchmark, EvalItem
 from spatial_ssrl.evaluate.readers.common import LETTERS, fail, first_field, read_records, resolve_file
 
-QUESTION = "Which caption describes the image correctly?"
+QUESTION = "Which caption describes the image correctly?"  # asked of every record; the captions are the options
 
 
 def shuffled_options(captions: list[str], seed: int, key: str) -> tuple[dict[str, str], str]:
@@ -32,6 +32,16 @@ def shuffled_options(captions: list[str], seed: int, key: str) -> tuple[dict[str
 def read_whatsup(
     path: str | Path, name: str | None = None, data_root: str | Path | None = None, seed: int = 0
 ) -> Benchmark:
+    """The What'sUp annotations of `path` as a multiple-choice Benchmark (default name "WhatsUp").
+
+    Args:
+        data_root: searched first for the image files, before the JSON's folder and its parent.
+        seed: shuffles each record's captions into options (same seed, same letters).
+
+    Raises:
+        BenchmarkFormatError: a record has no image, fewer than 2, more than 8 or duplicate captions,
+            or its image file is not found.
+    """
     path = Path(path)
     name = name or "WhatsUp"
     bases = ([Path(data_root)] if data_root else []) + [path.parent, path.parent.parent]
