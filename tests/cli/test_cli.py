@@ -79,3 +79,12 @@ def test_help_and_version_return_zero(capsys):
     assert main(["--version"]) == 0
     assert main(["train", "--help"]) == 0
     assert "ssrl train merge" in capsys.readouterr().out
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    import pytest
+
+    from spatial_ssrl.cli._args import CommandError
+
+    with pytest.raises(CommandError):
+        main(["--debug", "export", str(tmp_path / "empty"), "verl", str(tmp_path / "x")])

@@ -5,6 +5,9 @@ only argparse-level code at the top (the library is imported inside `run`), so `
 command load only what they use. A command whose parser sets `passthrough=True` receives the arguments it
 does not declare in `args.rest` (the training commands hand them to TRL's parser). `--import` (on every
 command that reads tasks) loads user task modules before the command runs.
+
+User errors: a command turns the library's typed errors into `CommandError` (`raise CommandError(msg) from
+exc`), printed as one line `error: ...` with exit code 2; `ssrl --debug COMMAND ...` shows the traceback.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The `ssrl` parser with every command registered the same way."""
     parser = argparse.ArgumentParser(prog="ssrl", description="Spatial-SSRL: verifiable spatial tasks for VLMs")
     parser.add_argument("--version", action="version", version=f"spatial-ssrl {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"spatial_ssrl.cli.{name.replace('-', '_')}")
@@ -59,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         import_task_modules(getattr(args, "import_modules", None))
         return args.run(args)
     except (CommandError, TaskImportError) as exc:
+        if args.debug:
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -32,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
         fraction = {} if args.fraction is None else {"fraction": args.fraction}
         summary = write_coldstart(args.dataset_dir, args.out_dir, seed=args.seed, **fraction)
     except (FileNotFoundError, ValueError) as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(str(exc)) from exc
     print(json.dumps(summary, indent=2))
     return 0

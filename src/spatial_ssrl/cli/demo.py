@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = run_demo(config, restart=args.restart)
     except DemoError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(str(exc)) from exc
     except KeyboardInterrupt:
         print(f"\ninterrupted: rerun the same command to resume ({config.out_dir}/demo.json keeps finished stages)")
         return 130

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             temperature=args.temperature,
         )
     except BackendSetupError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(str(exc)) from exc
     results = evaluate(benchmarks, backend, args.out, mode=args.mode, progress=not args.quiet)
     for bench in benchmarks:
         s = results["benchmarks"][bench.name]

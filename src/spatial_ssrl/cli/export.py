@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         paths = export(args.dataset_dir, args.format, args.out_dir, args.splits, args.format_prompt)
     except FileNotFoundError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(str(exc)) from exc
     for path in paths:
         print(path)
     return 0

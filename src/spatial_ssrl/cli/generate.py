@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sources = [ref for spec in args.inputs for ref in discover(spec)] if args.inputs else bundled_photos()
     except (ValueError, OSError) as exc:  # a bad spec, a missing folder, a malformed manifest
-        raise CommandError(str(exc)) from None
+        raise CommandError(str(exc)) from exc
     n_synthetic = args.synthetic if args.synthetic is not None else (0 if args.inputs else DEFAULT_SYNTHETIC_SCENES)
     sources += synthetic(n_synthetic)
     try:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         )
         stats = build(config, sources)
     except BuildMismatch as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(str(exc)) from exc
     keys = ("samples", "per_task", "per_split", "shortfall", "rejections", "seconds", "samples_per_second")
     print(json.dumps({k: stats[k] for k in keys}, indent=2))
     print(f"wrote {Path(args.out) / 'data'}, README.md, stats.json and preview.html")
