@@ -6,8 +6,16 @@ crop and position multiple choice with their options). About 70% are well formed
 answers, some in accepted non-canonical shapes such as `(C)` or `0, 2, 3, 1`) and 30% are
 malformed (no `</think>`, no box, hedges, unclosed boxes, boxes only while reasoning).
 
-Run: `python benchmarks/bench_rewards.py [--n 4000] [--repeats 5]`. Prints responses per second,
-best of the repeats, for `score()` and for the TRL reward functions. Target: >= 50,000 per second.
+Run: `python benchmarks/bench_rewards.py [--n 4000] [--repeats 5] [--section all|throughput|hostile]`.
+Prints responses per second, best of the repeats, for `score()` and for the TRL reward functions
+(target: >= 50,000 per second), then the worst-case time of every evaluation matcher on a set of 1 MB
+hostile responses (target: under 10 ms each, like the training reward).
+
+Hostile responses: long runs of spaces, tabs or newlines after cue words (`answer`, `option`, `The
+answer is`), thousands of `\\boxed{`, unbalanced braces, deep `\\text{` nesting, long digit runs and
+number soup, thousands of `answer is A` hedges, QSpatial `\\scalar{` spam, tag soup. Each is timed as
+the whole response, after a closed think block, and cut to MAX_ANSWER_TEXT_CHARS (the longest answer
+part the matchers scan).
 """
 
 from __future__ import annotations
@@ -17,7 +25,10 @@ import json
 import random
 import time
 
-from spatial_ssrl.rewards import score
+from spatial_ssrl.evaluate.items import EvalItem
+from spatial_ssrl.evaluate.scoring import predicted_number, score_item
+from spatial_ssrl.rewards import answer_text, match_choice, match_number, match_yes_no, parse_number_with_unit, score
+from spatial_ssrl.rewards.match import MAX_ANSWER_TEXT_CHARS
 from spatial_ssrl.rewards.trl import accuracy_reward, format_reward
 
 SENTENCES = (
@@ -110,12 +121,127 @@ def bench(n: int, repeats: int, seed: int = 0) -> None:
     print(f"TRL accuracy + format:   {n / best:>10,.0f} responses/s  ({best / n * 1e6:.1f} us each)")
 
 
+MB = 1 << 20
+HOSTILE_TARGET_MS = 10.0  # the training reward's bound on a 1 MB adversarial response
+
+
+def _fill(unit: str, size: int = MB) -> str:
+    return unit * (size // len(unit) + 1)
+
+
+def hostile_texts() -> dict[str, str]:
+    """Name -> a 1 MB response built to make a matcher backtrack, loop or allocate."""
+    return {
+        "answer_spaces_bang": "answer" + " " * MB + "!",
+        "answer_is_newlines": "The answer is" + "\n" * MB,
+        "option_tabs": "option" + "\t" * MB,
+        "answer_is_colon_spaces": "answer is" + " " * (MB // 2) + ":" + " " * (MB // 2),
+        "cue_words": _fill("answer option is "),
+        "answer_is_hedges": _fill("the answer is A. the answer is C. "),
+        "option_letters": _fill("option A option B "),
+        "open_boxes": _fill("\\boxed{"),
+        "closed_boxes": _fill("\\boxed{C}"),
+        "box_then_open_braces": "\\boxed{" + "{" * MB,
+        "open_braces": "{" * MB,
+        "close_braces": "}" * MB,
+        "text_nesting": "\\text{" * (MB // 12) + "C" + "}" * (MB // 12),
+        "text_unclosed": _fill("\\text{"),
+        "text_spaces": "\\text" + " " * MB + "{",
+        "latex_spaces": _fill("\\,~$"),
+        "dollars": "$" * MB,
+        "stars": "*" * MB,
+        "parens": "(" * MB,
+        "digit_run": "1" * MB,
+        "digit_commas": _fill("1,"),
+        "digit_dots": _fill("1."),
+        "digit_exponents": _fill("1e"),
+        "minus_run": "-" * MB,
+        "numbers": _fill("1 "),
+        "lengths": _fill("1 m "),
+        "overflowing_lengths": _fill("1e999 m "),
+        "number_then_spaces": "1" + " " * MB + "!",
+        "thousands_groups": "1" + _fill(",234"),
+        "scalar_open": _fill("\\scalar{"),
+        "scalars": _fill("\\scalar{1} "),
+        "scalar_hedges": _fill("\\scalar{1} \\scalar{3} "),
+        "distance_units": _fill("distance_unit{"),
+        "yes_words": _fill("yes "),
+        "open_tags": _fill("<think>"),
+        "close_tags": _fill("</think>"),
+        "angle_spaces": "<" + " " * MB,
+    }
+
+
+def _items() -> dict[str, EvalItem]:
+    options = {"A": "left of the chair", "B": "right of the chair", "C": "behind the chair"}
+
+    def item(kind: str, answer: str, **kw) -> EvalItem:
+        return EvalItem(benchmark="bench", id="0", question="q", answer=answer, kind=kind, **kw)
+
+    return {
+        "choice": item("choice", "C", options=options),
+        "yesno": item("yesno", "yes"),
+        "qspatial": item("number", "1.5 meters", extra={"metric": "within_factor", "factor": 2.0}),
+        "mra": item("number", "2.0", extra={"metric": "mra", "unit": "m"}),
+        "exact": item("number", "3", extra={"metric": "exact"}),
+        "text": item("text", "dark red"),
+        "pretext_permutation": item("pretext:permutation", "0-2-3-1"),
+        "pretext_choice": item("pretext:choice", "C", options=options),
+    }
+
+
+def matchers() -> dict[str, object]:
+    """Name -> a function of one response: every matcher applied to model output."""
+    options = {"A": "left of the chair", "B": "right of the chair", "C": "behind the chair"}
+    funcs = {
+        "answer_text": answer_text,
+        "match_choice": lambda t: match_choice(t, "C", options),
+        "match_choice (no options)": lambda t: match_choice(t, "C"),
+        "match_yes_no": lambda t: match_yes_no(t, "yes"),
+        "match_number (factor 2)": lambda t: match_number(t, "2 m", within_factor=2),
+        "parse_number_with_unit": parse_number_with_unit,
+        "predicted_number": lambda t: predicted_number(t, "m"),
+        "score (training reward)": lambda t: score(t, "C", "choice", options),
+    }
+    for kind, it in _items().items():
+        funcs[f"score_item[{kind}]"] = lambda t, it=it: score_item(it, t)
+    return funcs
+
+
+def bench_hostile(repeats: int = 3) -> None:
+    """Print, per matcher, its worst time (best of `repeats` per input) over every hostile input."""
+    texts = {}
+    for name, text in hostile_texts().items():
+        texts[name] = text
+        texts[f"{name} (after think)"] = "<think>r</think>" + text
+        texts[f"{name} (at the limit)"] = text[:MAX_ANSWER_TEXT_CHARS]  # the longest answer part that is read
+    cut = f"{MAX_ANSWER_TEXT_CHARS:,}"
+    print(f"\n{len(texts)} hostile responses (1 MB, and cut to {cut} characters), best of {repeats}")
+    print(f"{'matcher':32s} {'worst':>9s}  worst input")
+    for name, func in matchers().items():
+        worst, worst_input = 0.0, ""
+        for text_name, text in texts.items():
+            best = float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                func(text)
+                best = min(best, time.perf_counter() - t0)
+            if best > worst:
+                worst, worst_input = best, text_name
+        flag = "" if worst * 1e3 < HOSTILE_TARGET_MS else f"  OVER {HOSTILE_TARGET_MS:.0f} ms"
+        print(f"{name:32s} {worst * 1e3:7.2f} ms  {worst_input}{flag}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=4000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--section", choices=["all", "throughput", "hostile"], default="all")
     args = parser.parse_args()
-    bench(args.n, args.repeats)
+    if args.section in ("all", "throughput"):
+        bench(args.n, args.repeats)
+    if args.section in ("all", "hostile"):
+        bench_hostile(min(args.repeats, 3))
 
 
 if __name__ == "__main__":

@@ -88,3 +88,37 @@ def test_debug_shows_the_traceback(tmp_path):
 
     with pytest.raises(CommandError):
         main(["--debug", "export", str(tmp_path / "empty"), "verl", str(tmp_path / "x")])
+
+
+def test_preview_of_a_file_that_is_not_a_dataset_is_one_line(tmp_path, capsys):
+    junk = tmp_path / "junk.parquet"
+    junk.write_bytes(b"not parquet at all")
+    assert main(["preview", str(junk)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    assert main(["preview", str(tmp_path / "missing")]) == 2
+    assert main(["export", str(tmp_path), "verl", str(tmp_path / "x"), "--splits", "../x"]) == 2
+
+
+def test_discovery_skips_reach_stats_json(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from tests.fixtures.images import textured_image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(textured_image(1, 160, 120)).save(photos / "a.png")
+    (photos / "b.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")  # a format the readers do not take
+    out = tmp_path / "out"
+    argv = ["generate", str(out), "--inputs", f"photos:{photos}", "--tasks", "flip", "--per-task", "1"]
+    assert main(argv) == 0
+    skips = json.loads((out / "stats.json").read_text())["discovery_skips"]
+    assert skips == {"photos": {"unsupported format": 1}}
+
+
+def test_a_bad_setting_is_reported_before_inputs_are_scanned(tmp_path, capsys):
+    # the inputs do not exist: the settings error must come first
+    assert main(["generate", str(tmp_path / "o"), "--total", "-5", "--inputs", f"photos:{tmp_path}/nope"]) == 2
+    assert "total" in capsys.readouterr().err

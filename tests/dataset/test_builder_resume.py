@@ -15,6 +15,7 @@ import pytest
 
 import spatial_ssrl.dataset.builder as builder
 from spatial_ssrl.dataset.builder import BuildMismatch, build, split_of
+from spatial_ssrl.dataset.content import content_hash
 from spatial_ssrl.dataset.schema import read_rows, shard_paths
 from spatial_ssrl.sources.discover import SourceRef, bundled_photos
 from tests.fixtures.builds import build_config, build_sources
@@ -44,10 +45,11 @@ def test_total_is_exact_and_follows_the_mix(reference):
 
 def test_splits_are_disjoint_by_source(reference):
     out, _ = reference
+    content = {ref.id: content_hash(ref.load()) for ref in build_sources()}
     seen: dict[str, set[str]] = {}
     for row in read_rows(out):
         seen.setdefault(row["split"], set()).add(row["source_id"])
-        assert row["split"] == split_of(row["source_id"], {"train": 0.6, "validation": 0.2, "test": 0.2})
+        assert row["split"] == split_of(content[row["source_id"]], {"train": 0.6, "validation": 0.2, "test": 0.2})
     splits = list(seen.values())
     assert len(splits) >= 2
     for i, a in enumerate(splits):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from spatial_ssrl.evaluate.items import EvalItem
@@ -158,3 +160,57 @@ def test_summaries_micro_and_macro():
     assert macro["score"] == pytest.approx(0.4)
     assert macro["accuracy"] == pytest.approx(2.6 / 5)
     assert summarize([_rec("x", "", None)], "micro")["n"] == 0  # unscored items do not count
+
+
+def test_qspatial_notation_hedges_score_zero():
+    """Disagreeing scalars or units are two answers; notation inside the think block is reasoning;
+    the same scalar written twice is one answer."""
+    it = item("number", "1.5 meters", extra=QSPATIAL)
+    hedges = {
+        "two_scalars": "\\scalar{1} \\scalar{3} \\distance_unit{meters}",
+        "two_units": "\\scalar{1.5} \\distance_unit{feet} \\distance_unit{meters}",
+        "scalar_spam": "\\scalar{1.5} " * 9 + "\\distance_unit{meters}",
+        "only_in_think": "<think>\\scalar{1.5} \\distance_unit{meters}</think> I am not sure.",
+    }
+    assert {name: right(it, response) for name, response in hedges.items()} == dict.fromkeys(hedges, 0.0)
+    assert right(it, "<think>r</think>\\scalar{2.0} \\distance_unit{meters}, so \\scalar{2.0}") == 1.0
+
+
+def test_each_response_is_scanned_once(monkeypatch):
+    """Format, answer and match read one parse of the response, whatever the kind."""
+    from spatial_ssrl.rewards import extract
+
+    calls = []
+    real = extract.find_think_tags
+    monkeypatch.setattr(extract, "find_think_tags", lambda text: calls.append(1) or real(text))
+    kinds = [
+        item(options={"A": "x", "B": "y"}),
+        item("yesno", "yes"),
+        item("number", "1.5 meters", extra=QSPATIAL),
+        item("number", "2", extra={"metric": "mra", "unit": "m"}),
+        item("text", "red"),
+        item("pretext:permutation", "0-2-3-1"),
+    ]
+    for it in kinds:
+        calls.clear()
+        score_item(it, "<think>r</think> the answer is B")
+        assert len(calls) == 1, it.kind
+
+
+def _cpu_seconds(func, text: str, calls: int, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.process_time()
+        for _ in range(calls):
+            func(text)
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def test_scoring_whitespace_after_a_cue_is_linear():
+    """A 16x longer hostile answer costs under 40x the time (2.5x the cost of 16 short ones)."""
+    it = item(options={"A": "x", "B": "y"})
+    make = lambda n: "<think>r</think>The answer is" + " " * n + "!"  # noqa: E731
+    func = lambda t: score_item(it, t)  # noqa: E731
+    ratio = _cpu_seconds(func, make(512 * 16), 1) / max(_cpu_seconds(func, make(512), 16), 1e-6)
+    assert ratio < 2.5, f"16x input took {16 * ratio:.0f}x the time"

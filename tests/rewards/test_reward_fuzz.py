@@ -107,35 +107,45 @@ def test_megabyte_strings_never_raise(unit, truth):
 
 
 MB = 1 << 20
+# Hostile responses of about n characters each (n = 1 MB in the test).
 ADVERSARIAL = {
-    "thousands_of_open_boxes": "\\boxed{" * (MB // 7),
-    "thousands_of_closed_boxes": "<think>r</think>" + "\\boxed{C}" * (MB // 9),
-    "box_then_open_braces": "<think>r</think>\\boxed{" + "{" * MB,
-    "box_then_brace_pairs": "<think>r</think>\\boxed{" + "{}" * (MB // 2),
-    "close_braces": "<think>r</think>\\boxed{C" + "}" * MB,
-    "nested_boxes_at_the_limits": "<think>r</think>"
-    + ("\\boxed{" + "{" * 490 + "}" * 490 + "}") * MAX_BOXES
-    + "x" * MB,
-    "angle_brackets": "<" * MB,
-    "angle_then_spaces": "<" + " " * MB,
-    "open_tags": "<think>" * (MB // 7),
-    "close_tags": "</think>" * (MB // 8),
-    "tag_variants": "< / think >" * (MB // 11),
-    "think_words": "I think " * (MB // 8),
-    "backslashes": "\\" * MB,
-    "box_gap_of_spaces": "<think>r</think>\\boxed" + " " * MB + "{C}",
-    "unicode_brace_soup": "é漢😀{}\\boxed<" * (MB // 13),
-    "long_reasoning_then_answer": "<think>" + "region two is nearer " * (MB // 21) + "</think>\\boxed{C}",
-    "long_answer_part": "<think>r</think>" + "so " * (MB // 3) + "\\boxed{C}",
+    "thousands_of_open_boxes": lambda n: "\\boxed{" * (n // 7),
+    "thousands_of_closed_boxes": lambda n: "<think>r</think>" + "\\boxed{C}" * (n // 9),
+    "box_then_open_braces": lambda n: "<think>r</think>\\boxed{" + "{" * n,
+    "box_then_brace_pairs": lambda n: "<think>r</think>\\boxed{" + "{}" * (n // 2),
+    "close_braces": lambda n: "<think>r</think>\\boxed{C" + "}" * n,
+    "nested_boxes_at_the_limits": lambda n: (
+        "<think>r</think>" + ("\\boxed{" + "{" * 490 + "}" * 490 + "}") * MAX_BOXES + "x" * n
+    ),
+    "angle_brackets": lambda n: "<" * n,
+    "angle_then_spaces": lambda n: "<" + " " * n,
+    "open_tags": lambda n: "<think>" * (n // 7),
+    "close_tags": lambda n: "</think>" * (n // 8),
+    "tag_variants": lambda n: "< / think >" * (n // 11),
+    "think_words": lambda n: "I think " * (n // 8),
+    "backslashes": lambda n: "\\" * n,
+    "box_gap_of_spaces": lambda n: "<think>r</think>\\boxed" + " " * n + "{C}",
+    "unicode_brace_soup": lambda n: "é漢😀{}\\boxed<" * (n // 13),
+    "long_reasoning_then_answer": lambda n: "<think>" + "region two is nearer " * (n // 21) + "</think>\\boxed{C}",
+    "long_answer_part": lambda n: "<think>r</think>" + "so " * (n // 3) + "\\boxed{C}",
 }
 
 
-@pytest.mark.parametrize("text", list(ADVERSARIAL.values()), ids=list(ADVERSARIAL))
-def test_one_megabyte_adversarial_response_scores_in_under_10_ms(text):
+def _best_seconds(text: str) -> float:
     best = float("inf")
     for _ in range(3):
-        t0 = time.perf_counter()
-        result = score(text, "C", "choice", POSITION)
-        best = min(best, time.perf_counter() - t0)
-    _check(result)
-    assert best < 0.010, f"{best * 1e3:.2f} ms"
+        t0 = time.process_time()
+        score(text, "C", "choice", POSITION)
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+@pytest.mark.parametrize("make", list(ADVERSARIAL.values()), ids=list(ADVERSARIAL))
+def test_one_megabyte_adversarial_response_scores_in_linear_time(make):
+    """Scoring grows at most linearly: 16x the input costs well under 16^2 x the time. (The absolute worst
+    case on 1 MB inputs is measured by benchmarks/bench_rewards.py, not asserted here: timings are noisy.)"""
+    big, small = make(MB), make(MB // 16)
+    _check(score(big, "C", "choice", POSITION))
+    ratio_cap = 40  # linear is 16; quadratic would be 256
+    floor = 0.002  # below this the small run is all overhead and the ratio means nothing
+    assert _best_seconds(big) <= ratio_cap * max(_best_seconds(small), floor)

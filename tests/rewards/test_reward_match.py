@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
-from spatial_ssrl.rewards.match import answer_text, match_choice, match_number, match_yes_no, parse_number_with_unit
+from spatial_ssrl.rewards.match import (
+    MAX_ANSWER_TEXT_CHARS,
+    MAX_NUMBERS,
+    answer_text,
+    match_choice,
+    match_number,
+    match_yes_no,
+    parse_number_with_unit,
+)
 
 OPTIONS = {"A": "left of the chair", "B": "right of the chair", "C": "behind the chair", "D": "in front of the chair"}
 
@@ -124,3 +133,59 @@ def test_parse_number_with_unit(text, expected):
 )
 def test_match_number(prediction, target, kwargs, expected):
     assert match_number(prediction, target, **kwargs) is expected
+
+
+# ---------------------------------------------------------------------------- hostile model output
+
+
+def _cpu_seconds(func, text: str, calls: int, repeats: int = 3) -> float:
+    """Best of `repeats` CPU times of `calls` calls (process_time: other processes do not count)."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.process_time()
+        for _ in range(calls):
+            func(text)
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+# Whitespace after a cue word made the cue regex backtrack quadratically (2.3 s at 16k spaces); each
+# run ends in a non-space, which the answer's strip() keeps.
+CUE_RUNS = {
+    "answer_spaces_bang": lambda n: "answer" + " " * n + "!",
+    "answer_is_newlines": lambda n: "The answer is" + "\n" * n + "!",
+    "option_tabs": lambda n: "option" + "\t" * n + "(",
+    "answer_is_colon_spaces": lambda n: "answer is" + " " * (n // 2) + ":" + " " * (n // 2),
+}
+
+
+@pytest.mark.parametrize("make", list(CUE_RUNS.values()), ids=list(CUE_RUNS))
+def test_matching_a_cue_followed_by_whitespace_is_linear(make):
+    """A 16x longer input costs about 16x the time (asserted under 40x: 2.5x the cost of 16 short calls)."""
+    short, long = make(512), make(512 * 16)
+    assert len(long) <= MAX_ANSWER_TEXT_CHARS  # both are read in full: this times the scan, not the length cap
+    for func in (lambda t: match_choice(t, "C", OPTIONS), lambda t: match_choice(t, "C")):
+        assert func(long) is False
+        ratio = _cpu_seconds(func, long, 1) / max(_cpu_seconds(func, short, 16), 1e-6)
+        assert ratio < 2.5, f"16x input took {16 * ratio:.0f}x the time"
+
+
+def test_unboxed_answer_longer_than_the_limit_is_not_read():
+    """Past MAX_ANSWER_TEXT_CHARS an unboxed answer part is not an answer: a cue at its end is not
+    credited (and nothing is scanned), while the same answer within the limit is."""
+    tail = " The answer is C."
+    fits = "so " * ((MAX_ANSWER_TEXT_CHARS - len(tail)) // 3) + tail
+    over = "so " + fits
+    assert len(fits) <= MAX_ANSWER_TEXT_CHARS < len(over)
+    assert match_choice(fits, "C", OPTIONS) and answer_text(fits) == fits.strip()
+    assert not match_choice(over, "C", OPTIONS) and answer_text(over) is None
+    assert not match_choice("<think>r</think>" + over, "C", OPTIONS)
+    assert match_choice("<think>" + over + "</think>\\boxed{C}", "C", OPTIONS)  # reasoning may be long
+    assert not match_yes_no("Yes" + " so" * (MAX_ANSWER_TEXT_CHARS // 3), "yes")
+    assert parse_number_with_unit("2 m" + " " * MAX_ANSWER_TEXT_CHARS) is None
+
+
+def test_only_the_first_numbers_are_read_for_a_quantity():
+    """Number soup costs a bounded number of steps: a length after MAX_NUMBERS numbers is not looked for."""
+    assert parse_number_with_unit("1 " * (MAX_NUMBERS - 1) + "2 m") == (2.0, "m")
+    assert parse_number_with_unit("1 " * MAX_NUMBERS + "2 m") == (1.0, "")

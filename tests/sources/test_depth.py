@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import math
+import struct
+import zipfile
+import zlib
+
 import h5py
 import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
 from spatial_ssrl.engine.sample import Source
-from spatial_ssrl.sources import DepthError, SizeMismatch, SourceError, load_depth, load_source
+from spatial_ssrl.sources import DepthError, DepthTooLarge, SizeMismatch, SourceError, load_depth, load_source
+from spatial_ssrl.sources.depth import MAX_NPZ_MEMBERS
 from spatial_ssrl.sources.load import resize_nearest
 
 
@@ -234,9 +241,9 @@ def _blocks_rgb(h: int, w: int, k: int) -> np.ndarray:
 
 def test_load_source_rgb_only(tmp_path):
     Image.new("RGB", (5, 3), (9, 8, 7)).save(tmp_path / "a.png")
-    src = load_source(tmp_path / "a.png", focal_px=100.0)
+    src = load_source(tmp_path / "a.png", focal_px=4.0)  # 64 degrees over 5 px
     assert isinstance(src, Source)
-    assert src.id == str(tmp_path / "a.png") and src.depth is None and src.focal_px == 100.0
+    assert src.id == str(tmp_path / "a.png") and src.depth is None and src.focal_px == 4.0
     assert load_source(tmp_path / "a.png", source_id="x").id == "x"
 
 
@@ -263,6 +270,8 @@ EXIF_EXPECTED = {
 
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_applied_to_rgb_and_depth(tmp_path, orientation):
+    # Orientations 2-4 keep the 32x16 size, so the depth fits both grids: the policy must be stated.
+    stated = "stored" if orientation in (2, 3, 4) else None
     raw = np.full((16, 32, 3), 128, dtype=np.uint8)
     raw[0:8, 8:16] = (255, 0, 0)  # marker block around raw pixel (4, 12)
     exif = Image.Exif()
@@ -275,13 +284,13 @@ def test_exif_orientation_applied_to_rgb_and_depth(tmp_path, orientation):
     mask[4, 13] = False
     np.save(tmp_path / "m.npy", mask)
 
-    src = load_source(tmp_path / "a.jpg", tmp_path / "d.npy")
+    src = load_source(tmp_path / "a.jpg", tmp_path / "d.npy", depth_orientation=stated)
     shape, (y, x) = EXIF_EXPECTED[orientation]
     assert src.rgb.shape[:2] == shape and src.depth.shape == shape
     assert np.abs(src.rgb[y, x].astype(int) - (255, 0, 0)).max() < 20
     assert src.depth[y, x] == depth_raw[4, 12]
 
-    masked = load_source(tmp_path / "a.jpg", tmp_path / "d.npy", mask_path=tmp_path / "m.npy")
+    masked = load_source(tmp_path / "a.jpg", tmp_path / "d.npy", mask_path=tmp_path / "m.npy", depth_orientation=stated)
     assert not masked.valid[y, x] and np.isnan(masked.depth[y, x])
     assert masked.valid.sum() == 16 * 32 - 2
 
@@ -348,3 +357,220 @@ def test_resize_nearest_bool_and_identity():
     m = np.array([[True, False], [False, True]])
     np.testing.assert_array_equal(resize_nearest(m, 4, 4), np.kron(m, np.ones((2, 2), dtype=bool)))
     np.testing.assert_array_equal(resize_nearest(m, 2, 2), m)
+
+
+# ---------------------------------------------------------------- decompression bombs (full shape, bytes)
+
+# Peak resident memory a refused bomb may cost the process that reads it (imports included).
+BOMB_RSS_LIMIT_MB = 300
+# Address-space cap of the child: only a safety net so that a regression fails with MemoryError instead
+# of swapping the shared machine; the assertion is on the measured peak RSS.
+_CHILD_ADDRESS_SPACE = 3 << 30
+_CHILD_TIMEOUT_S = 120
+
+_CHILD = r"""
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]), int(sys.argv[1])))
+from spatial_ssrl.sources import load_depth, load_source
+call = json.loads(sys.argv[2])
+try:
+    if call["fn"] == "load_source":
+        load_source(call["rgb"], call["path"])
+    else:
+        load_depth(call["path"], mask_path=call.get("mask"))
+    out = {"error": None}
+except BaseException as e:
+    out = {"error": [c.__name__ for c in type(e).__mro__], "message": str(e)}
+# VmHWM: the peak RSS of this process image. (ru_maxrss would not do: Linux carries it over from the parent
+# across fork + exec, so a large test runner would be measured instead of this child.)
+with open("/proc/self/status") as status:
+    hwm_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+out["maxrss_mb"] = hwm_kb / 1024
+print(json.dumps(out))
+"""
+
+
+def _load_in_child(**call) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(_CHILD_ADDRESS_SPACE), json.dumps({k: str(v) for k, v in call.items()})],
+        capture_output=True,
+        text=True,
+        timeout=_CHILD_TIMEOUT_S,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _npy_header(path, shape, descr="<f4", sparse_data=True) -> None:
+    """An .npy file whose header claims `shape`; the data is a sparse hole (no disk, reads as zeros)."""
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": descr, "fortran_order": False, "shape": shape})
+        if sparse_data:
+            f.truncate(f.tell() + math.prod(shape) * np.dtype(descr).itemsize)
+
+
+@pytest.fixture(scope="module")
+def npz_bomb(tmp_path_factory):
+    # 16000 x 16000 float32 zeros: 1 GB of data in ~1 MB. np.zeros is calloc'ed and savez writes it in
+    # chunks, so making it costs this process little memory.
+    path = tmp_path_factory.mktemp("bomb") / "depth.npz"
+    np.savez_compressed(path, depth=np.zeros((16000, 16000), dtype=np.float32))
+    assert path.stat().st_size < 2_000_000
+    return path
+
+
+def _bomb(tmp_path, kind, npz_bomb):
+    """(depth path, mask path or None) of one bomb kind, made in tmp_path."""
+    if kind == "npz":
+        return npz_bomb, None
+    if kind == "h5":
+        # 4000 x 4000 x 64 float32 = 4 GB, gzip + chunked; never written, so the file is a few KB and
+        # every read returns the fill value: a read would still allocate all of it.
+        with h5py.File(tmp_path / "d.h5", "w") as f:
+            f.create_dataset("depth", shape=(4000, 4000, 64), dtype="f4", chunks=(250, 250, 16), compression="gzip")
+        assert (tmp_path / "d.h5").stat().st_size < 100_000
+        return tmp_path / "d.h5", None
+    if kind == "npy-3d":
+        _npy_header(tmp_path / "d.npy", (8000, 8000, 64))  # H x W = max_pixels exactly, 64 channels
+        return tmp_path / "d.npy", None
+    if kind == "npz-mask":
+        np.savez_compressed(tmp_path / "d.npz", depth=_depth(), mask=np.zeros((9000, 9000), dtype=np.uint8))
+        return tmp_path / "d.npz", None
+    if kind == "h5-mask":
+        with h5py.File(tmp_path / "d.h5", "w") as f:
+            f.create_dataset("depth", data=_depth())
+            f.create_dataset("mask", shape=(9000, 9000), dtype="f8", chunks=(1000, 1000), compression="gzip")
+        return tmp_path / "d.h5", None
+    if kind == "mask-file":
+        np.save(tmp_path / "d.npy", _depth())
+        _npy_header(tmp_path / "m.npy", (8000, 8000, 16), descr="|u1")  # 1 GB; H x W alone is within the limit
+        return tmp_path / "d.npy", tmp_path / "m.npy"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["npz", "h5", "npy-3d", "npz-mask", "h5-mask", "mask-file"])
+def test_depth_bombs_refused_from_metadata(tmp_path, npz_bomb, kind):
+    depth, mask = _bomb(tmp_path, kind, npz_bomb)
+    call = {"fn": "load_depth", "path": depth} if mask is None else {"fn": "load_depth", "path": depth, "mask": mask}
+    out = _load_in_child(**call)
+    assert out["error"] is not None and "DepthTooLarge" in out["error"] and "DepthError" in out["error"], out
+    assert "max_pixels=64000000" in out["message"] and "\n" not in out["message"], out["message"]
+    assert out["maxrss_mb"] < BOMB_RSS_LIMIT_MB, out
+
+
+def test_depth_bomb_refused_through_load_source(tmp_path, npz_bomb):
+    Image.new("RGB", (6, 4)).save(tmp_path / "a.png")
+    out = _load_in_child(fn="load_source", rgb=tmp_path / "a.png", path=npz_bomb)
+    assert out["error"] is not None and "DepthTooLarge" in out["error"], out
+    assert "depth.npz" in out["message"] and "max_pixels=64000000" in out["message"]
+    assert out["maxrss_mb"] < BOMB_RSS_LIMIT_MB, out
+
+
+@pytest.mark.parametrize(
+    "shape,descr,match",
+    [
+        ((10, 10, 2), "<f4", r"200 elements, over the limit max_pixels=100"),  # full shape, not H x W
+        ((10, 10), "<f16", r"1600 bytes, over the limit max_pixels x 8 = 800 bytes"),  # float128
+    ],
+)
+def test_full_shape_and_bytes_checked_from_npy_header(tmp_path, shape, descr, match):
+    if descr == "<f16" and np.dtype(np.longdouble).itemsize != 16:
+        pytest.skip("no 16-byte float on this platform")
+    _npy_header(tmp_path / "d.npy", shape, descr)
+    with pytest.raises(DepthError, match=match):
+        load_depth(tmp_path / "d.npy", max_pixels=100)
+
+
+def test_truncated_npy_refused_before_reading(tmp_path):
+    _npy_header(tmp_path / "d.npy", (4, 6), sparse_data=False)
+    with pytest.raises(DepthError, match=r"truncated \.npy: 128 bytes, the header declares 224"):
+        load_depth(tmp_path / "d.npy")
+
+
+def test_hdf5_chunk_larger_than_limit_refused(tmp_path):
+    # A 10 x 10 dataset whose chunks are 100 x 100: reading it decompresses a whole chunk.
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        f.create_dataset("depth", data=_depth(10, 10), maxshape=(None, None), chunks=(100, 100))
+    with pytest.raises(DepthTooLarge, match=r"chunks \(100, 100\) of 40000 bytes, over the limit max_pixels x 8"):
+        load_depth(tmp_path / "d.h5", max_pixels=1000)
+    assert load_depth(tmp_path / "d.h5", max_pixels=5000)[0].shape == (10, 10)
+
+
+def test_npz_with_too_many_members_refused(tmp_path):
+    arrays = {f"a{i}": np.zeros(1, np.uint8) for i in range(MAX_NPZ_MEMBERS + 1)}
+    np.savez(tmp_path / "d.npz", depth=_depth(), **arrays)
+    with pytest.raises(DepthTooLarge, match=f"{MAX_NPZ_MEMBERS + 2} arrays, over the limit MAX_NPZ_MEMBERS="):
+        load_depth(tmp_path / "d.npz")
+
+
+def test_npz_member_size_must_match_its_header(tmp_path):
+    # The zip directory says 1 MB, the .npy header inside says 4 x 6 float32: refused, nothing inflated.
+    buf = io.BytesIO()
+    np.save(buf, _depth())
+    with zipfile.ZipFile(tmp_path / "d.npz", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("depth.npy", buf.getvalue() + bytes(1_000_000))
+        z.writestr("raw.npy", b"not an npy member")
+    with pytest.raises(DepthError, match="uncompressed but its header declares"):
+        load_depth(tmp_path / "d.npz")
+    with pytest.raises(DepthError, match="'raw' is not a readable .npy member"):
+        load_depth(tmp_path / "d.npz", key="raw")
+
+
+def test_npz_zip64_directory_refused(tmp_path):
+    np.savez(tmp_path / "d.npz", depth=_depth())
+    data = (tmp_path / "d.npz").read_bytes()
+    eocd = data.rfind(b"PK\x05\x06")
+    locator = b"PK\x06\x07" + bytes(16)  # a zip64 locator right before the end record
+    (tmp_path / "z.npz").write_bytes(data[:eocd] + locator + data[eocd:])
+    with pytest.raises(DepthTooLarge, match="zip64 archive directory, refused"):
+        load_depth(tmp_path / "z.npz")
+
+
+def test_depth_image_bomb_names_the_limit(tmp_path):
+    # A 16-bit PNG header claiming 20000 x 20000 (no pixel data): refused from the header.
+    p = tmp_path / "d.png"
+    header = io.BytesIO()
+    Image.new("I;16", (1, 1)).save(header, "PNG")
+    png = bytearray(header.getvalue())
+    struct.pack_into(">II", png, 16, 20000, 20000)  # IHDR width / height
+    struct.pack_into(">I", png, 29, zlib.crc32(png[12:29]))  # IHDR checksum
+    p.write_bytes(bytes(png))
+    with pytest.raises(DepthTooLarge, match="max_pixels=64000000"):
+        load_depth(p, scale=0.001)
+
+
+# ---------------------------------------------------------------- HDF5 reaching other files
+
+
+@pytest.mark.parametrize("how", ["external-storage", "external-link", "virtual", "soft-link-group", "mask-link"])
+def test_hdf5_never_reads_other_files(tmp_path, how):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = np.full((4, 6), 7.0, np.float32)
+    (outside / "secret.bin").write_bytes(secret.tobytes())
+    with h5py.File(outside / "other.h5", "w") as f:
+        f.create_dataset("depth", data=secret)
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        if how == "external-storage":  # the dataset's raw bytes live in another file
+            f.create_dataset("depth", shape=(4, 6), dtype="f4", external=[(str(outside / "secret.bin"), 0, 96)])
+        elif how == "external-link":
+            f["depth"] = h5py.ExternalLink(str(outside / "other.h5"), "depth")
+        elif how == "virtual":
+            layout = h5py.VirtualLayout(shape=(4, 6), dtype="f4")
+            layout[:] = h5py.VirtualSource(str(outside / "other.h5"), "depth", shape=(4, 6))
+            f.create_virtual_dataset("depth", layout)
+        elif how == "soft-link-group":
+            f["g"] = h5py.ExternalLink(str(outside / "other.h5"), "/")
+            f["depth"] = h5py.SoftLink("/g/depth")
+        else:
+            f.create_dataset("depth", data=_depth())
+            f["mask"] = h5py.ExternalLink(str(outside / "other.h5"), "depth")
+    with pytest.raises(DepthError, match="external files|link of type|virtual dataset"):
+        load_depth(tmp_path / "d.h5")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 import pickle
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -15,8 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from spatial_ssrl.sources import SizeMismatch
 from spatial_ssrl.sources.discover import (
     DIODE_FOCAL_PX,
+    DiscoveryReport,
     ManifestError,
     SkippedInputsWarning,
     SourceRef,
@@ -28,6 +32,7 @@ from spatial_ssrl.sources.discover import (
     read_manifest,
     synthetic,
 )
+from spatial_ssrl.sources.intrinsics import ImplausibleFocal
 
 W, H = 8, 6
 
@@ -206,13 +211,17 @@ def test_diode_tree(diode):
         "PNG without X_depth.npy": ["indoors/scene_00019/scan_00183/no_depth.png"],
         "depth map without X.png": ["indoors/scene_00019/scan_00183/orphan_depth.npy"],
     }
-    src = outdoor.load()
-    assert src.id == outdoor.id and src.focal_px == pytest.approx(886.81)
-    assert not src.valid[0].any() and src.valid[1:].all() and np.nanmax(src.depth) == 3.0
+    # DIODE's focal is for 1024 px wide images: over these 8 px it would mean a 0.5 degree view.
+    with pytest.raises(ImplausibleFocal, match="886.81.*0.517 degrees over 8 px"):
+        outdoor.load()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         only_out = diode_tree(diode, name="d", focal_px=None, include=("outdoor/**",))
+        rescaled = diode_tree(diode, focal_px=DIODE_FOCAL_PX * W / 1024)
     assert [r.id for r in only_out] == [f"d/{DIODE_STEM}.png"] and only_out[0].focal_px is None
+    src = rescaled[1].load()
+    assert src.id == outdoor.id and src.focal_px == pytest.approx(886.81 * W / 1024)
+    assert not src.valid[0].any() and src.valid[1:].all() and np.nanmax(src.depth) == 3.0
 
 
 def test_megadepth_tree(tmp_path):
@@ -262,7 +271,7 @@ def rgbd(tmp_path) -> Path:
 def test_manifest_csv_loads_with_depth(rgbd):
     text = (
         "rgb, depth ,mask,scale,focal_px,id,depth_key\n"
-        "rgb/a.png,depth/a.npy,depth/a_mask.npy,0.001,500,,\n"
+        "rgb/a.png,depth/a.npy,depth/a_mask.npy,0.001,5,,\n"
         "\n"
         "./rgb/x/../b.jpg,depth/b.h5,,,,my-b,depth\n"
         "rgb/b.jpg\n"
@@ -273,11 +282,11 @@ def test_manifest_csv_loads_with_depth(rgbd):
         refs = read_manifest(rgbd / "list.csv", rgbd)
     assert [r.id for r in refs] == ["my-b", "nyu/rgb/a.png", "nyu/rgb/b.jpg"]
     b, a, b_rgb = refs
-    assert a.depth_scale == 0.001 and a.focal_px == 500.0 and a.mask.endswith("a_mask.npy")
+    assert a.depth_scale == 0.001 and a.focal_px == 5.0 and a.mask.endswith("a_mask.npy")
     assert b.depth_key == "depth" and b.rgb == str(rgbd.resolve() / "rgb" / "b.jpg")
     assert b_rgb.depth is None and not b_rgb.has_depth
     src = a.load()
-    assert src.id == "nyu/rgb/a.png" and src.focal_px == 500.0
+    assert src.id == "nyu/rgb/a.png" and src.focal_px == 5.0
     assert src.valid.sum() == min(H, W) and np.nanmax(src.depth) == pytest.approx(1.5)
     assert b.load().has_depth
 
@@ -338,6 +347,17 @@ REJECTIONS = [
     ("jsonl", _row(rgb="rgb/a.png", id=7) + "\n", 1, "id must be a string, got 7"),
     ("jsonl", _row(rgb="C:\\data\\a.png") + "\n", 1, "is absolute"),
     ("jsonl", _row(rgb="rgb/a.png", scale=0.001) + "\n", 1, "scale 0.001 is given without a depth map"),
+    ("jsonl", _row(rgb="rgb/a.png") + "\n" + "[" * 30_000 + "]" * 30_000 + "\n", 2, "JSON nested too deeply"),
+    ("jsonl", _row(rgb="rgb/a.png") + "\n" + '{"a":' * 100_000 + "\n", 2, "line longer than 65536 characters"),
+    ("jsonl", '{"rgb": "rgb/a.png", "depth": "depth/a.npy", "scale": 1' + "0" * 5000 + "}\n", 1, "unparsable JSON"),
+    ("jsonl", _row(rgb="rgb/a.png", depth="depth/a.npy", scale=10**400) + "\n", 1, "scale must be a positive finite"),
+    ("jsonl", _row(rgb="rgb/a.png", id="x" * 70_000) + "\n" + _row(rgb="rgb/b.jpg") + "\n", 1, "line longer than"),
+    ("csv", HEADER + GOOD + "rgb/b.jpg,,,," + "9" * 70_000 + ",\n", 3, "line longer than 65536 characters"),
+    ("csv", HEADER + "rgb/a.png,depth/a.npy,,,1e-300,\n", 2, "focal_px=1e-300 gives no horizontal field of view"),
+    ("jsonl", _row(rgb="rgb/a.png", focal_px=1e300) + "\n", 1, "within 10-170 degrees for any image 1-64000000 px"),
+    ("jsonl", _row(rgb="rgb/a.png", depth="depth/a.npy", depth_orientation="up") + "\n", 1, "one of stored, display"),
+    ("jsonl", _row(rgb="rgb/a.png", depth_resize="nearest") + "\n", 1, "depth_resize 'nearest' is given without a"),
+    ("csv", "rgb,depth_orientation\nrgb/a.png,display\n", 2, "depth_orientation 'display' is given without a"),
 ]
 REJECTION_IDS = [
     "absolute",
@@ -375,6 +395,17 @@ REJECTION_IDS = [
     "jsonl-id-not-string",
     "jsonl-windows-absolute",
     "jsonl-scale-without-depth",
+    "jsonl-nested-30k-deep",
+    "jsonl-nested-100k-deep",
+    "jsonl-int-over-digit-limit",
+    "jsonl-int-overflows-float",
+    "jsonl-overlong-line",
+    "csv-overlong-line",
+    "focal-tiny",
+    "jsonl-focal-huge",
+    "jsonl-bad-orientation",
+    "jsonl-resize-without-depth",
+    "orientation-without-depth",
 ]
 
 
@@ -500,3 +531,175 @@ def test_refs_are_picklable_and_hashable(coco, diode, rgbd):
     assert len({hash(r) for r in refs}) == len(set(refs)) == len(refs)
     assert all(isinstance(r, SourceRef) and math.isfinite(hash(r)) for r in refs)
     assert os.fspath(Path(refs[0].rgb)) == refs[0].rgb
+
+
+# --------------------------------------------------------------------------------------------------
+# Symlink loops, unsupported formats, skip counts
+
+
+def _loops(folder: Path) -> None:
+    """A self-loop, a two-link loop and a looping folder link in `folder`."""
+    (folder / "self.jpg").symlink_to(folder / "self.jpg")
+    (folder / "ping.jpg").symlink_to(folder / "pong.jpg")
+    (folder / "pong.jpg").symlink_to(folder / "ping.jpg")
+    (folder / "round").symlink_to(folder / "round", target_is_directory=True)
+
+
+def test_symlink_loops_are_skipped_not_fatal(tmp_path):
+    root = tmp_path / "root"
+    _image(root / "real.jpg")
+    _image(root / "sub" / "deep.jpg")
+    _loops(root / "sub")
+    report = DiscoveryReport()
+    with pytest.warns(SkippedInputsWarning) as record:
+        refs = photo_folder(root, report=report)
+    assert [r.id for r in refs] == ["root/real.jpg", "root/sub/deep.jpg"]
+    assert _skipped(record) == {"symlink loop": ["sub/ping.jpg", "sub/pong.jpg", "sub/round", "sub/self.jpg"]}
+    assert report.skipped == {"root": {"symlink loop": 4}}
+    # The same in the RGB-D layouts, which walk folders the same way.
+    mega = tmp_path / "mega"
+    _image(mega / "imgs" / "x.jpg")
+    _h5(mega / "depths" / "x.h5")
+    _loops(mega / "imgs")
+    with pytest.warns(SkippedInputsWarning, match="symlink loop"):
+        assert [r.id for r in megadepth_tree(mega)] == ["megadepth/imgs/x.jpg"]
+
+
+def test_manifest_row_through_a_symlink_loop_is_a_line_problem(rgbd):
+    _loops(rgbd / "rgb")
+    manifest = rgbd / "loops.csv"
+    manifest.write_text("rgb,depth\nrgb/a.png,depth/a.npy\nrgb/ping.jpg,\nrgb/round/a.png,\nrgb/a.png,rgb/self.jpg\n")
+    with pytest.raises(ManifestError) as info:
+        read_manifest(manifest, rgbd)
+    assert [ln for ln, _ in info.value.problems] == [3, 4, 5]
+    assert all("cannot be resolved: symlink loop" in text for _, text in info.value.problems)
+    assert "depth path 'rgb/self.jpg'" in info.value.problems[2][1]
+
+
+def test_loop_as_collection_root(tmp_path):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop", target_is_directory=True)
+    with pytest.raises(FileNotFoundError, match="broken symlink or a symlink loop"):
+        photo_folder(tmp_path / "loop")
+
+
+def test_unsupported_image_formats_are_reported(coco):
+    (coco / "train2017" / "phone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (coco / "train2017" / "sub" / "PHONE2.HEIF").write_bytes(b"x")
+    (coco / "val2017" / "anim.gif").write_bytes(b"GIF89a")
+    (coco / "val2017" / "raw.dng").write_bytes(b"x")
+    report = DiscoveryReport()
+    with pytest.warns(SkippedInputsWarning) as record:
+        refs = photo_folder(coco, exclude=("val2017/raw.dng",), report=report)
+    assert len(refs) == 4  # the readable photos; README.txt and annotations/*.json are not image-like
+    assert _skipped(record) == {
+        "unsupported format": ["train2017/phone.heic", "train2017/sub/PHONE2.HEIF", "val2017/anim.gif"]
+    }
+    assert report.skipped == {"coco": {"unsupported format": 3}} and report.total == 3
+
+
+def test_discovery_report_collects_every_spec(coco, diode, tmp_path):
+    (coco / "x.avif").write_bytes(b"x")
+    report = DiscoveryReport()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the counts do not depend on the warnings being shown
+        discover(f"photos:{coco}", report=report)
+        discover(str(coco), report=report)
+        discover(f"diode:{diode}", report=report)
+        discover("synthetic:2", report=report)
+    assert report.skipped == {
+        "coco": {"unsupported format": 2},
+        "diode": {"PNG without X_depth.npy": 1, "depth map without X.png": 1},
+    }
+    assert report.by_reason() == {"PNG without X_depth.npy": 1, "depth map without X.png": 1, "unsupported format": 2}
+    assert report.total == 4
+    assert json.loads(json.dumps(report.skipped)) == report.skipped  # ready for stats.json
+
+
+# --------------------------------------------------------------------------------------------------
+# depth_orientation / depth_resize: manifest columns, discovery options, CLI flags
+
+
+def test_source_ref_depth_options_default_and_validate():
+    ref = SourceRef(id="x", rgb="a.png", depth="d.npy")
+    fields = dataclasses.asdict(ref)
+    assert fields["depth_resize"] == "error" and fields["depth_orientation"] is None
+    assert pickle.loads(pickle.dumps(ref)) == ref
+    with pytest.raises(ValueError, match="depth_resize"):
+        SourceRef(id="x", rgb="a.png", depth="d.npy", depth_resize="bilinear")
+    with pytest.raises(ValueError, match="depth_orientation"):
+        SourceRef(id="x", rgb="a.png", depth="d.npy", depth_orientation="upright")
+
+
+def test_depth_options_from_manifest_columns_and_defaults(rgbd):
+    np.save(rgbd / "depth" / "half.npy", np.full((H // 2, W // 2), 2.0, np.float32))
+    manifest = rgbd / "m.csv"
+    manifest.write_text(
+        "rgb,depth,id,depth_resize,depth_orientation\n"
+        "rgb/a.png,depth/half.npy,row-says,nearest,stored\n"
+        "rgb/a.png,depth/half.npy,default,,\n"
+        "rgb/b.jpg,,rgb-only,,\n"
+    )
+    default, rgb_only, row = read_manifest(manifest, rgbd)
+    assert (row.depth_resize, row.depth_orientation) == ("nearest", "stored")
+    assert (default.depth_resize, default.depth_orientation) == ("error", None)
+    assert row.load().depth.shape == (H, W)
+    with pytest.raises(SizeMismatch, match="--depth-resize nearest"):
+        default.load()
+    # Collection-wide defaults (the CLI flags) fill rows with depth that leave the columns empty.
+    refs = {r.id: r for r in discover(f"manifest:{manifest}", depth_orientation="display", depth_resize="nearest")}
+    assert (refs["default"].depth_resize, refs["default"].depth_orientation) == ("nearest", "display")
+    assert (refs["row-says"].depth_resize, refs["row-says"].depth_orientation) == ("nearest", "stored")
+    assert (refs["rgb-only"].depth_resize, refs["rgb-only"].depth_orientation) == ("error", None)
+    assert refs["default"].load().depth.shape == (H, W)
+
+
+def test_depth_options_reach_diode_and_megadepth_refs(diode, tmp_path):
+    mega = tmp_path / "mega"
+    _image(mega / "imgs" / "x.jpg")
+    _h5(mega / "depths" / "x.h5")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for spec in (f"diode:{diode}", f"megadepth:{mega}"):
+            refs = discover(spec, depth_orientation="display", depth_resize="nearest")
+            assert refs and all((r.depth_orientation, r.depth_resize) == ("display", "nearest") for r in refs)
+    with pytest.raises(ValueError, match="depth_resize must be one of"):
+        discover(f"megadepth:{mega}", depth_resize="bicubic")
+
+
+def test_diode_focal_must_be_plausible_for_some_width(diode):
+    for focal in (1e-300, 1e300):
+        with pytest.raises(ImplausibleFocal, match=re.escape(f"focal_px={focal!r} gives no horizontal field of view")):
+            diode_tree(diode, focal_px=focal)
+
+
+def test_generate_flags_pass_depth_options_to_discovery(rgbd, tmp_path, monkeypatch):
+    from spatial_ssrl.cli import build_parser, main
+    from spatial_ssrl.sources.load import DEPTH_ORIENTATIONS, DEPTH_RESIZE_POLICIES
+
+    # The flags' literal choices are the sources layer's (the CLI does not import it to build --help).
+    for flag, values in (("--depth-orientation", DEPTH_ORIENTATIONS), ("--depth-resize", DEPTH_RESIZE_POLICIES)):
+        for value in values:
+            build_parser().parse_args(["generate", "out", flag, value])
+        action = next(
+            a
+            for a in build_parser()._subparsers._group_actions[0].choices["generate"]._actions
+            if flag in a.option_strings
+        )
+        assert tuple(action.choices) == values
+
+    seen = []
+
+    def fake_build(config, sources, **kwargs):  # the build itself is tested in tests/dataset
+        seen.extend(sources)
+        keys = ("samples", "per_task", "per_split", "shortfall", "rejections", "seconds", "samples_per_second")
+        return {k: 0 for k in keys}
+
+    monkeypatch.setattr("spatial_ssrl.dataset.builder.build", fake_build)
+    (rgbd / "list.csv").write_text("rgb,depth\nrgb/a.png,depth/a.npy\n")
+    argv = ["generate", str(tmp_path / "out"), "--inputs", f"manifest:{rgbd / 'list.csv'}"]
+    assert main([*argv, "--depth-orientation", "display", "--depth-resize", "nearest"]) == 0
+    assert [(r.depth_orientation, r.depth_resize) for r in seen] == [("display", "nearest")]
+    seen.clear()
+    assert main(argv) == 0
+    assert [(r.depth_orientation, r.depth_resize) for r in seen] == [(None, "error")]
+    assert main([*argv, "--depth-resize", "bilinear"]) == 2

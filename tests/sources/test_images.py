@@ -332,3 +332,14 @@ def test_limit_above_pillow_default_is_honoured(tmp_path, monkeypatch):
     assert Image.MAX_IMAGE_PIXELS == 100
     with pytest.raises(ImageTooLarge):
         load_rgb(p, max_pixels=899)
+
+
+@pytest.mark.parametrize("size", [(1500, 1000), (2000, 2000)])  # over the limit; over twice the limit
+def test_bomb_message_states_the_limit_in_force(tmp_path, size):
+    # Pillow's own error quotes 2 x its threshold; the message must state max_pixels, the limit applied.
+    p = _save(tmp_path, Image.new("L", size), "bomb.png")
+    with pytest.raises(ImageTooLarge) as info:
+        load_rgb(p, max_pixels=1_000_000)
+    message = str(info.value)
+    assert f"{size[0] * size[1]} pixels exceeds max_pixels=1000000" in message
+    assert "2000000" not in message and "\n" not in message

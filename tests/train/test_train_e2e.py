@@ -2,7 +2,7 @@
 tiny-cpu configs.
 
 The cold start uses the flip and depth-ordering tasks (the shortest construction-based responses, about 150-200
-tokens): a 1.4M-parameter model learns their answer format within ~90 steps (10 epochs), which keeps this near a
+tokens): a 1.4M-parameter model learns their answer format within 10 epochs (~150 steps), which keeps this near a
 minute. GRPO then runs on three tasks including the five-image crop task.
 """
 
@@ -32,7 +32,7 @@ def records(run: Path) -> list[dict]:
 def work(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     assert ssrl(["tiny-model", str(root / "tiny"), "--hidden", "256"]) == 0
-    args = ["generate", str(root / "data"), "--synthetic", "12", "--per-task", "4", "--max-side", "160"]
+    args = ["generate", str(root / "data"), "--synthetic", "16", "--per-task", "4", "--max-side", "160"]
     assert ssrl([*args, "--splits", "train=0.75,validation=0.25"]) == 0
     return root
 

@@ -37,16 +37,26 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the benchmarks, make the backend, evaluate, print one line per benchmark."""
+    """Load the benchmarks, make the backend, evaluate, print one line per benchmark.
+
+    Raises:
+        CommandError: a benchmark that is missing or cannot be read, backend options that do not fit,
+            an output folder holding another run's predictions, or a path that would leave it.
+    """
+    from spatial_ssrl.dataset.paths import UnsafePath
     from spatial_ssrl.evaluate.backends import BackendSetupError, make_backend
+    from spatial_ssrl.evaluate.items import BenchmarkFormatError
     from spatial_ssrl.evaluate.readers import load_benchmark
-    from spatial_ssrl.evaluate.runner import evaluate
+    from spatial_ssrl.evaluate.runner import RunMismatch, evaluate
     from spatial_ssrl.evaluate.runner import percent_text as percent
 
-    benchmarks = [
-        load_benchmark(spec, data_root=args.data_root, num_frames=args.frames, seed=args.seed, limit=args.limit)
-        for spec in args.bench
-    ]
+    try:
+        benchmarks = [
+            load_benchmark(spec, data_root=args.data_root, num_frames=args.frames, seed=args.seed, limit=args.limit)
+            for spec in args.bench
+        ]
+    except (BenchmarkFormatError, FileNotFoundError) as exc:
+        raise CommandError(str(exc)) from exc
     try:
         backend = make_backend(
             args.backend,
@@ -65,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
         )
     except BackendSetupError as exc:
         raise CommandError(str(exc)) from exc
-    results = evaluate(benchmarks, backend, args.out, mode=args.mode, progress=not args.quiet)
+    try:
+        results = evaluate(benchmarks, backend, args.out, mode=args.mode, progress=not args.quiet)
+    except (RunMismatch, BenchmarkFormatError, BackendSetupError, UnsafePath) as exc:
+        raise CommandError(str(exc)) from exc
     for bench in benchmarks:
         s = results["benchmarks"][bench.name]
         print(f"{bench.name:24s} n={s['n']:<6d} score={percent(s['score'])}  format={percent(s['format_rate'])}")

@@ -18,7 +18,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("dataset_dir", type=Path, help="a folder written by `ssrl generate`")
     parser.add_argument("format", choices=FORMATS, help="the consumer's layout (docs/exports.md)")
     parser.add_argument("out_dir", type=Path, help="output folder")
-    parser.add_argument("--splits", nargs="+", default=list(SPLITS), help="splits to export (those with shards)")
+    parser.add_argument(
+        "--splits", nargs="+", default=list(SPLITS), choices=SPLITS, help="splits to export (those with shards)"
+    )
     parser.add_argument(
         "--format-prompt", default=None, help="instruction appended to prompts (default: ours; '' for none)"
     )
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         paths = export(args.dataset_dir, args.format, args.out_dir, args.splits, args.format_prompt)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:  # no shards, a corrupt dataset_info.json, an unsafe path
         raise CommandError(str(exc)) from exc
     for path in paths:
         print(path)

@@ -1,51 +1,132 @@
-"""Engines: where shards run. Every engine calls `shards.run_shard`, so they all write the same bytes.
+"""Engines: where jobs (shards, and batches of the content pre-pass) run. Every engine calls
+`shards.run_work`, so they all write the same bytes.
 
-ENGINES[config.engine](jobs, config) -> iterator of shard results, in completion order
+    with ENGINES[config.engine](config) as engine:
+        for result in engine.run(jobs):   # results in completion order
+            ...
+
+The local engine runs jobs in this process (`workers=1`) or in a `pool.WorkerPool` of spawned
+processes kept for the whole build. A worker that dies (OOM killer, `kill -9`, a crash in native
+code) or runs over `config.shard_timeout` is noticed at once. The job it was on runs again; when the
+same source is in flight at MAX_DEATHS_PER_SOURCE deaths (or at a timeout, at once), that source is
+recorded as unreadable (`source_errors`, with the reason) and the job runs without it, so one bad
+input cannot stop or hang a build. In this process (`workers=1`) there is nobody to notice: a
+source that kills the process kills the build.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import sys
+from collections import Counter
+from collections.abc import Hashable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from tqdm import tqdm
 
 from spatial_ssrl.dataset.config import BuildConfig
-from spatial_ssrl.dataset.shards import ShardJob, run_shard, run_shard_star
+from spatial_ssrl.dataset.content import HashJob
+from spatial_ssrl.dataset.pool import Death, WorkerPool, WorkerPoolError
+from spatial_ssrl.dataset.shards import ShardJob, run_work
+
+MAX_DEATHS_PER_SOURCE = 2  # a source in flight at this many worker deaths is recorded as unreadable
+MAX_DEATHS_OUTSIDE_SOURCES = 2  # deaths of one job between sources (e.g. writing files) before the build stops
+
+Job = ShardJob | HashJob
 
 
-def run_local(jobs: list[ShardJob], config: BuildConfig) -> Iterator[dict]:
-    """Run the shards in this process, or in `config.workers` spawned processes; results in completion order."""
-    if config.workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield run_shard(job, config)
-        return
-    import multiprocessing as mp
-
-    # spawn: workers start clean (no copied locks or threads from pyarrow in the parent)
-    with mp.get_context("spawn").Pool(min(config.workers, len(jobs))) as pool:
-        yield from pool.imap_unordered(run_shard_star, [(job, config) for job in jobs])
+def _say(message: str) -> None:
+    tqdm.write(message, file=sys.stderr)
 
 
-def run_ray(jobs: list[ShardJob], config: BuildConfig) -> Iterator[dict]:
-    """Shards as Ray Data rows, mapped by the same shard function. On a cluster, `out_dir` must be
-    on storage every node can write (NFS, a mounted bucket); `ray.init()` joins the running
-    cluster when RAY_ADDRESS is set, and starts a local one otherwise."""
-    import pickle
+class _DeathPolicy:
+    """What to run after a worker died on a job: the same job, or the job without the source in flight."""
 
-    import ray
+    def __init__(self) -> None:
+        self.deaths: Counter = Counter()
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=max(1, config.workers), include_dashboard=False, log_to_driver=False)
-    items = [{"job": pickle.dumps((job, config))} for job in jobs]
+    def __call__(self, key: Hashable, payload: tuple[Job, BuildConfig], death: Death) -> tuple[Job, BuildConfig]:
+        job, config = payload
+        if death.position is None:
+            self.deaths[key, None] += 1
+            n = self.deaths[key, None]
+            if n >= MAX_DEATHS_OUTSIDE_SOURCES:
+                raise WorkerPoolError(f"{job.label}: {death.describe()} while {death.phase} ({n} times); giving up")
+            _say(f"{job.label}: {death.describe()} while {death.phase}; running it again")
+            return payload
+        ref = job.refs[death.position]
+        self.deaths[key, ref.id] += 1
+        reason = f"{death.describe()} while {death.phase}"
+        if death.timed_out or self.deaths[key, ref.id] >= MAX_DEATHS_PER_SOURCE:
+            _say(f"{job.label}: {reason} ({ref.id}); recording it as unreadable")
+            return replace(job, excluded={**job.excluded, ref.id: reason}), config
+        _say(f"{job.label}: {reason} ({ref.id}); running the job again")
+        return payload
 
-    def generate(batch: dict) -> dict:
-        results = [json.dumps(run_shard_star(pickle.loads(b))) for b in batch["job"]]
-        return {"result": results}
 
-    ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
-    ds = ds.map_batches(generate, batch_size=1, num_cpus=1, zero_copy_batch=False)
-    for row in ds.iter_rows():
-        yield json.loads(row["result"])
+class LocalEngine:
+    """Jobs in this process (`workers=1`) or in a pool of `workers` spawned processes."""
+
+    def __init__(self, config: BuildConfig):
+        self.config = config
+        self._pool: WorkerPool | None = None
+        self._policy = _DeathPolicy()
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._pool is not None:
+            self._pool.close(kill=exc_type is not None)
+
+    def run(self, jobs: list[Job]) -> Iterator[dict]:
+        """Each job's result, in completion order."""
+        if self.config.workers <= 1:
+            for job in jobs:
+                yield run_work((job, self.config))
+            return
+        if self._pool is None:
+            self._pool = WorkerPool(run_work, self.config.workers, self.config.shard_timeout)
+        for _, result in self._pool.run([(job.label, (job, self.config)) for job in jobs], self._policy):
+            yield result
 
 
-Engine = Callable[[list[ShardJob], BuildConfig], Iterator[dict]]
-ENGINES: dict[str, Engine] = {"local": run_local, "ray": run_ray}
+class RayEngine:
+    """Jobs as Ray Data rows, mapped by the same job function. On a cluster, `out_dir` must be on
+    storage every node can write (NFS, a mounted bucket); `ray.init()` joins the running cluster
+    when RAY_ADDRESS is set, and starts a local one otherwise. Ray retries a task whose worker died
+    (its own `max_retries`); it has no per-source isolation."""
+
+    def __init__(self, config: BuildConfig):
+        self.config = config
+
+    def __enter__(self) -> RayEngine:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        pass
+
+    def run(self, jobs: list[Job]) -> Iterator[dict]:
+        """Each job's result, in completion order."""
+        if not jobs:
+            return
+        import pickle
+
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(num_cpus=max(1, self.config.workers), include_dashboard=False, log_to_driver=False)
+        items = [{"job": pickle.dumps((job, self.config))} for job in jobs]
+
+        def generate(batch: dict[str, Any]) -> dict[str, Any]:
+            results = [json.dumps(run_work(pickle.loads(b))) for b in batch["job"]]
+            return {"result": results}
+
+        ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
+        ds = ds.map_batches(generate, batch_size=1, num_cpus=1, zero_copy_batch=False)
+        for row in ds.iter_rows():
+            yield json.loads(row["result"])
+
+
+ENGINES: dict[str, type[LocalEngine] | type[RayEngine]] = {"local": LocalEngine, "ray": RayEngine}

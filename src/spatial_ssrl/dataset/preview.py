@@ -2,6 +2,12 @@
 
 The page is templates/preview.html.j2; each sample is the `card` macro of templates/sample_card.html.j2, which
 the demo report reuses for its gallery.
+
+A dataset file may be crafted: every text from a row is escaped by the template (autoescape), and every image
+is decoded under the project's image limits (`sources.images.DEFAULT_MAX_PIXELS`, checked from the header
+before any pixel is decoded; PREVIEW_FORMATS only). An image that cannot be shown (garbage, a decompression
+bomb, a format we do not write) becomes a placeholder with the reason in its caption: the page is always
+written. Unreadable `meta` / `options` JSON shows as empty.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +25,93 @@ from PIL import Image
 
 from spatial_ssrl.dataset.schema import shard_paths
 from spatial_ssrl.dataset.templating import macro, render
+from spatial_ssrl.sources.images import DEFAULT_MAX_PIXELS, to_rgb_array
+
+PREVIEW_FORMATS = ("JPEG", "PNG", "WEBP")  # what datasets store (`schema.encode_image`); others are not decoded
+MAX_REASON_CHARS = 120  # a placeholder's caption states why, in at most this many characters
+READ_BATCH_ROWS = 64  # rows converted to Python at a time while collecting samples (memory: one batch)
+_RESIZABLE = frozenset({"1", "L", "P", "RGB", "RGBA", "LA", "PA", "RGBX", "CMYK", "YCbCr", "I", "F"})
+_PLACEHOLDER_SVG = (
+    "<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}'>"
+    "<rect width='100%' height='100%' fill='#eee' stroke='#bbb'/>"
+    "<text x='50%' y='50%' text-anchor='middle' dominant-baseline='middle' font-family='sans-serif' "
+    "font-size='14' fill='#777'>image not shown</text></svg>"
+)
+
+
+class ImageNotShown(ValueError):
+    """An image of a row that the preview cannot decode within its limits."""
+
+
+def _decode(data: Any, max_side: int) -> Image.Image:
+    """The image of `data` scaled to fit `max_side`, as RGB (the mode policy of `sources.images`).
+
+    Raises:
+        ImageNotShown: not bytes, not one of PREVIEW_FORMATS, over DEFAULT_MAX_PIXELS, or corrupt.
+    """
+    if not isinstance(data, (bytes, bytearray)) or not data:
+        raise ImageNotShown("no image bytes")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)  # an error, never a half-decoded bomb
+        try:
+            im = Image.open(io.BytesIO(data), formats=PREVIEW_FORMATS)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageNotShown(f"declares more than {DEFAULT_MAX_PIXELS} pixels") from None
+        except Exception as err:  # any decoder failure on untrusted bytes: not an image we show
+            raise ImageNotShown(f"not a {'/'.join(PREVIEW_FORMATS)} image ({type(err).__name__})") from None
+        with im:
+            w, h = im.size
+            if w < 1 or h < 1 or w * h > DEFAULT_MAX_PIXELS:  # from the header: nothing decoded yet
+                raise ImageNotShown(f"{w}x{h} pixels is outside 1..{DEFAULT_MAX_PIXELS}")
+            try:
+                im.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale (no-op otherwise)
+                im.load()
+                if im.mode not in _RESIZABLE:
+                    im = Image.fromarray(to_rgb_array(im))
+                im.thumbnail((max_side, max_side))
+                return Image.fromarray(to_rgb_array(im))
+            except Exception as err:
+                raise ImageNotShown(f"corrupt or truncated ({type(err).__name__})") from None
+
+
+def placeholder_uri(max_side: int) -> str:
+    """A grey box of `max_side` x 3/4 `max_side` saying "image not shown", as an SVG data URI."""
+    svg = _PLACEHOLDER_SVG.format(w=max_side, h=max(1, max_side * 3 // 4))
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
 def thumbnail_uri(data: bytes, max_side: int) -> str:
-    """An encoded image scaled to fit `max_side`, as a JPEG data URI (pages stay self-contained)."""
-    im = Image.open(io.BytesIO(data)).convert("RGB")
-    im.thumbnail((max_side, max_side))
+    """An encoded image scaled to fit `max_side`, as a JPEG data URI (pages stay self-contained).
+
+    Raises:
+        ImageNotShown: the bytes are not an image the preview decodes (see `_decode`).
+    """
+    if max_side < 1:
+        raise ValueError(f"max_side must be >= 1, got {max_side}")
+    im = _decode(data, max_side)
     buf = io.BytesIO()
     im.save(buf, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _figure(image: Any, caption: str, max_side: int) -> dict[str, str]:
+    data = image.get("bytes") if isinstance(image, dict) else image
+    try:
+        return {"caption": caption, "src": thumbnail_uri(data, max_side)}
+    except ImageNotShown as err:
+        reason = str(err)[:MAX_REASON_CHARS]
+        return {"caption": f"{caption} (not shown: {reason})", "src": placeholder_uri(max_side)}
+
+
+def _json_object(text: Any) -> dict:
+    """A row's JSON column as a dict; {} when it is missing or not a JSON object."""
+    if not isinstance(text, (str, bytes)) or not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def collect_samples(
@@ -39,9 +124,15 @@ def collect_samples(
     paths = [dataset] if dataset.is_file() else shard_paths(dataset, split)
     by_task: dict[str, list[dict]] = {}
     for path in paths:
-        for row in pq.read_table(path).to_pylist():
-            if len(by_task.setdefault(row["task"], [])) < per_task:
-                by_task[row["task"]].append(row)
+        parquet = pq.ParquetFile(path)
+        try:
+            for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS):  # one row group in memory, not a file
+                for row in batch.to_pylist():
+                    task = str(row.get("task", ""))
+                    if len(by_task.setdefault(task, [])) < per_task:
+                        by_task[task].append(row)
+        finally:
+            parquet.close()
         if tasks and all(len(by_task.get(t, [])) >= per_task for t in tasks):
             break
     return by_task
@@ -50,26 +141,28 @@ def collect_samples(
 def sample_view(row: dict, max_side: int = 384) -> dict[str, Any]:
     """What a card shows of a dataset row: id, variant, figures (caption and thumbnail data URI; the first image
     fits `max_side`, candidates half of it), problem, answer (with the option's text unless it only names a
-    candidate image) and the margins as JSON. Values are raw text: the HTML template escapes them."""
-    meta = json.loads(row["meta"])
-    options = json.loads(row["options"]) if row["options"] else {}
-    captions = [f"image {k + 1}" for k in range(len(row["images"]))]
-    if len(options) == len(row["images"]) - 1:  # candidate images: caption them by letter
+    candidate image) and the margins as JSON. Values are raw text: the HTML template escapes them. An image
+    that cannot be shown is a placeholder whose caption says why; a missing or unreadable field shows empty."""
+    meta = _json_object(row.get("meta"))
+    options = {str(k): str(v) for k, v in _json_object(row.get("options")).items()}
+    images = row.get("images") if isinstance(row.get("images"), list) else []
+    captions = [f"image {k + 1}" for k in range(len(images))]
+    if len(options) == len(images) - 1:  # candidate images: caption them by letter
         captions[1:] = [f"option {letter}" for letter in options]
     figures = [
-        {"caption": cap, "src": thumbnail_uri(im["bytes"], max_side if k == 0 else max_side // 2)}
-        for k, (im, cap) in enumerate(zip(row["images"], captions))
+        _figure(im, cap, max_side if k == 0 else max(1, max_side // 2))
+        for k, (im, cap) in enumerate(zip(images, captions))
     ]
-    answer = row["answer"]
+    answer = str(row.get("answer", ""))
     if answer in options and not options[answer].startswith("candidate"):
         answer = f"{answer} ({options[answer]})"
     return {
-        "id": row["id"],
-        "variant": row["variant"],
+        "id": str(row.get("id", "")),
+        "variant": str(row.get("variant", "")),
         "figures": figures,
-        "problem": row["problem"],
+        "problem": str(row.get("problem", "")),
         "answer": answer,
-        "margins": json.dumps(meta.get("margins", {})),
+        "margins": json.dumps(meta.get("margins", {}), default=str),
     }
 
 

@@ -27,6 +27,8 @@ from PIL import Image
 from spatial_ssrl.contract import SPLITS
 from spatial_ssrl.engine.sample import Sample
 
+READ_BATCH_ROWS = 64  # rows `read_rows` converts to Python at a time
+
 
 def encode_image(image: np.ndarray, image_format: str = "jpeg", quality: int = 95) -> bytes:
     """Encode an H x W x 3 uint8 image as JPEG (`quality`, no chroma subsampling) or PNG bytes."""
@@ -111,9 +113,14 @@ def shard_paths(dataset_dir, split: str | None = None) -> list:
 
 
 def read_rows(dataset_dir, split: str | None = None, columns: list[str] | None = None):
-    """Iterate the rows of a generated dataset (one shard in memory at a time)."""
+    """Iterate the rows of a generated dataset, READ_BATCH_ROWS at a time (memory stays within one
+    parquet row group, which the builder bounds in bytes)."""
     import pyarrow.parquet as pq
 
     for path in shard_paths(dataset_dir, split):
-        table = pq.read_table(path, columns=columns)
-        yield from table.to_pylist()
+        parquet = pq.ParquetFile(path)
+        try:
+            for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS, columns=columns):
+                yield from batch.to_pylist()
+        finally:
+            parquet.close()

@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Protocol
 
 from spatial_ssrl.evaluate.items import EvalItem, encoded_image
@@ -36,7 +37,16 @@ class Backend(Protocol):
         """One response per item, in the order of `items`; `mode` is "cot" or "direct" (see prompts.MODES)."""
 
     def describe(self) -> dict[str, Any]:
-        """The settings that identify a run (backend, model, decoding), recorded in `run.json`."""
+        """Every setting that changes what is generated (backend, model, dtype, decoding, image size
+        limits), recorded in `run.json`: a rerun into the same folder must give the same values.
+        Settings that only change speed (device, batch size, workers) are left out."""
+
+
+def model_identity(model: str) -> str:
+    """A model as a run records it: a local folder as its resolved absolute path (so `ckpt`, `ckpt/`
+    and `./ckpt` are one model), anything else (a hub id) as given."""
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.is_dir() else model
 
 
 def bucket_key(item: EvalItem) -> tuple:
@@ -70,6 +80,7 @@ class TransformersBackend:
     ) -> None:
         self.model_path = str(model_path)
         self.device_map, self.dtype = device_map, dtype
+        self.requested_dtype = dtype  # `dtype` becomes the loaded one; a run is identified by what was asked
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
         self.do_sample, self.temperature, self.top_p = do_sample, temperature, top_p
         self.generation_kwargs = dict(generation_kwargs or {})
@@ -94,13 +105,19 @@ class TransformersBackend:
         self.dtype = str(self.model.dtype).removeprefix("torch.")
 
     def describe(self) -> dict[str, Any]:
-        """Backend, model path, dtype (the loaded one once loaded) and decoding settings."""
+        """Backend, model (`model_identity`), requested dtype, decoding settings (temperature and top_p
+        only when sampling: greedy decoding ignores them), image size limits and extra generate() kwargs."""
         return {
             "backend": "transformers",
-            "model": self.model_path,
-            "dtype": self.dtype,
+            "model": model_identity(self.model_path),
+            "dtype": self.requested_dtype,
             "max_new_tokens": self.max_new_tokens,
             "do_sample": self.do_sample,
+            "temperature": self.temperature if self.do_sample else None,
+            "top_p": self.top_p if self.do_sample else None,
+            "max_pixels": self.processor_kwargs.get("max_pixels"),
+            "min_pixels": self.processor_kwargs.get("min_pixels"),
+            "generation_kwargs": self.generation_kwargs,
         }
 
     def _inputs(self, items: list[EvalItem], mode: str):
@@ -193,13 +210,14 @@ class OpenAIBackend:
         self.retries, self.retry_wait, self.extra_body = retries, retry_wait, dict(extra_body or {})
 
     def describe(self) -> dict[str, Any]:
-        """Backend, served model, endpoint URL and decoding settings (never the API key)."""
+        """Backend, served model, endpoint URL, decoding settings and `extra_body` (never the API key)."""
         return {
             "backend": "openai",
             "model": self.model,
             "url": self.url,
             "max_new_tokens": self.max_new_tokens,
             "temperature": self.temperature,
+            "extra_body": self.extra_body,
         }
 
     def request_body(self, item: EvalItem, mode: str) -> dict[str, Any]:

@@ -1,84 +1,228 @@
 """Run benchmarks through a backend with a per-item predictions cache, score, and write results.
 
-Layout of an output folder (one per model and prompt mode):
+Layout of an output folder (one per model and generation settings):
 
-    OUT/run.json                      model, backend, mode (a rerun must match: no mixing of runs)
+    OUT/run.json                      backend.describe() + mode: every setting that changes what is
+                                      generated (a rerun must match: no mixing of runs)
     OUT/results.json, OUT/results.md  every benchmark evaluated into OUT so far
     OUT/<benchmark>/predictions.jsonl {"id", "response"} per line, appended and flushed per batch
     OUT/<benchmark>/scored.jsonl      per item: answer, extracted prediction, score, format
     OUT/<benchmark>/results.json, results.md
 
+`<benchmark>` is the benchmark's name made safe as one folder name (`dataset.paths.safe_component`:
+`..`, `/abs` or `a/b` cannot leave OUT), and every path is checked to resolve under OUT before it is
+written.
+
 Items whose id is already in predictions.jsonl are not generated again, so an interrupted run resumes
 where it stopped and a finished run only re-scores (a TransformersBackend then never loads the model).
+The cache is read line by line and tolerantly: a line cut short by an interruption is truncated away,
+a line that is not UTF-8 JSON with a string `id` and `response` (or is longer than
+MAX_PREDICTION_LINE_BYTES) is skipped and counted (`cache_bad_lines` in the results; its item is
+generated again), and two lines giving one id different responses refuse the run (RunMismatch naming
+the id): they come from two runs, and which one to score cannot be told.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import re
 import time
+import warnings
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spatial_ssrl.dataset.paths import confined, safe_component
 from spatial_ssrl.evaluate.backends import Backend, plan_batches
 from spatial_ssrl.evaluate.items import Benchmark
 from spatial_ssrl.evaluate.prompts import MODES
 from spatial_ssrl.evaluate.scoring import score_item
 
+# A predictions line longer than this is not read (skipped and counted): far above any response a
+# generation budget allows (64 MiB is millions of tokens), it bounds the memory one corrupt line can take.
+MAX_PREDICTION_LINE_BYTES = 64 << 20
+# run.json and results.json are read whole: larger ones are not ours (a results.json of hundreds of
+# benchmarks with every category is well under a megabyte).
+MAX_RECORD_BYTES = 64 << 20
+_READ_CHUNK = 1 << 20  # bytes read at a time while skipping an overlong line or looking for the last newline
+
 
 class RunMismatch(ValueError):
-    """The output folder holds predictions of another model or prompt mode."""
+    """The output folder holds predictions that do not belong to this run: another model, prompt
+    mode or generation setting, or two different responses for one item."""
 
 
 def bench_dir(out_dir: Path, name: str) -> Path:
-    """The folder of benchmark `name` under `out_dir`, its name made safe for a file system."""
-    return Path(out_dir) / re.sub(r"[^A-Za-z0-9._+-]+", "_", name)
+    """The folder of benchmark `name` under `out_dir`: the name made safe as one folder name.
+
+    Raises:
+        UnsafePath: the folder would resolve outside `out_dir` (a symbolic link pointing out of it).
+    """
+    return confined(out_dir, Path(out_dir) / safe_component(name))
+
+
+@dataclass
+class CacheRead:
+    """A predictions file, read: id -> response, and the number of lines that could not be used."""
+
+    predictions: dict[str, str] = field(default_factory=dict)
+    bad_lines: int = 0
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    """Truncate a last line that has no newline (cut short by an interruption), reading from the end
+    in chunks so that a file of any size costs one chunk of memory."""
+    with open(path, "r+b") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        end = size
+        while end > 0:
+            start = max(0, end - _READ_CHUNK)
+            fh.seek(start)
+            chunk = fh.read(end - start)
+            k = chunk.rfind(b"\n")
+            if k >= 0:
+                fh.truncate(start + k + 1)
+                return
+            end = start
+        fh.truncate(0)
+
+
+def _record(line: bytes) -> tuple[str, str] | None:
+    """(id, response) of one predictions line, or None if it is not one."""
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    rid, response = record.get("id"), record.get("response")
+    if isinstance(rid, bool) or not isinstance(rid, (str, int)) or not isinstance(response, str):
+        return None
+    return str(rid), response
+
+
+def read_cache(path: Path, ids: set[str] | None = None) -> CacheRead:
+    """The predictions of a cache file (only those of `ids` when given), read line by line.
+
+    A line cut short by an interruption is dropped (and truncated away, so the next append starts on a
+    fresh line). Lines that are not UTF-8 JSON objects with a string `id` and `response`, and lines
+    over MAX_PREDICTION_LINE_BYTES, are skipped and counted in `bad_lines`. The same response twice
+    for one id is fine.
+
+    Raises:
+        RunMismatch: two lines give one id different responses.
+    """
+    out = CacheRead()
+    if not path.exists():
+        return out
+    _drop_partial_last_line(path)
+    first_line: dict[str, int] = {}
+    with open(path, "rb") as fh:
+        for number, line in enumerate(iter(lambda: fh.readline(MAX_PREDICTION_LINE_BYTES + 1), b""), 1):
+            if len(line) > MAX_PREDICTION_LINE_BYTES:
+                out.bad_lines += 1
+                while line and not line.endswith(b"\n"):  # skip the rest of the overlong line
+                    line = fh.readline(_READ_CHUNK)
+                continue
+            if not line.strip():
+                continue
+            record = _record(line)
+            if record is None:
+                out.bad_lines += 1
+                continue
+            rid, response = record
+            if ids is not None and rid not in ids:
+                continue
+            known = out.predictions.get(rid)
+            if known is not None and known != response:
+                raise RunMismatch(
+                    f"{path}: lines {first_line[rid]} and {number} give item {rid!r} different responses "
+                    "(predictions of two runs mixed): delete one of them, or use another --out"
+                )
+            out.predictions.setdefault(rid, response)
+            first_line.setdefault(rid, number)
+    return out
 
 
 def load_cache(path: Path) -> dict[str, str]:
-    """id -> response from a predictions file. A line cut short by an interruption is dropped (and
-    truncated away, so the next append starts on a fresh line)."""
-    if not path.exists():
-        return {}
-    raw = path.read_bytes()
-    if raw and not raw.endswith(b"\n"):
-        raw = raw[: raw.rfind(b"\n") + 1]
-        path.write_bytes(raw)
-    cache: dict[str, str] = {}
-    for line in raw.decode("utf-8").splitlines():
-        try:
-            record = json.loads(line)
-            cache[str(record["id"])] = record["response"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
-    return cache
+    """id -> response from a predictions file (`read_cache` without the count of bad lines)."""
+    return read_cache(path).predictions
 
 
-def _check_run(out_dir: Path, info: dict[str, Any]) -> None:
-    path = out_dir / "run.json"
+_MISSING = object()  # a setting one side does not have (run.json of an older version, or another backend)
+
+
+def _describe_value(value: Any) -> str:
+    return "(none)" if value is _MISSING else repr(value)
+
+
+def _check_run(out_dir: Path, info: dict[str, Any]) -> dict[str, Any]:
+    """Record the run's settings in run.json, or check that they equal the ones recorded there;
+    returns them as recorded (JSON values).
+
+    Raises:
+        RunMismatch: a setting differs (or was not recorded), or run.json is not a run record.
+    """
+    path = confined(out_dir, out_dir / "run.json")
+    # As JSON will give it back (tuples become lists, objects their repr), so equal settings compare equal.
+    info = json.loads(json.dumps(info, default=repr))
     if path.exists():
-        old = json.loads(path.read_text())
-        for key in ("model", "mode"):
-            if old.get(key) != info.get(key):
-                raise RunMismatch(
-                    f"{out_dir} holds predictions for {key}={old.get(key)!r}, not {info.get(key)!r}: "
-                    "use another --out (cached predictions of different runs must not mix)"
-                )
-        info = {**old, **info}
+        if path.stat().st_size > MAX_RECORD_BYTES:
+            raise RunMismatch(f"{path} is not a run record (over {MAX_RECORD_BYTES} bytes): use another --out")
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise RunMismatch(f"{path} is not a run record ({err}): use another --out") from None
+        if not isinstance(old, dict):
+            raise RunMismatch(f"{path} is not a run record (not a JSON object): use another --out")
+        differ = [
+            f"{key}={_describe_value(old.get(key, _MISSING))}, not {_describe_value(info.get(key, _MISSING))}"
+            for key in [*info, *(k for k in old if k not in info)]
+            if old.get(key, _MISSING) != info.get(key, _MISSING)
+        ]
+        if differ:
+            raise RunMismatch(
+                f"{out_dir} holds predictions made with {'; '.join(differ)}: use another --out "
+                "(cached predictions of different settings must not mix), or delete its run.json to reuse them"
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(info, indent=2))
+    return info
 
 
-def generate_missing(
-    bench: Benchmark, backend: Backend, out_dir: Path, mode: str, progress: bool = True
-) -> dict[str, str]:
-    """Generate the items not yet cached, appending each batch to the cache as soon as it is done."""
-    path = bench_dir(out_dir, bench.name) / "predictions.jsonl"
+def _line(item_id: str, response: str) -> str | None:
+    line = json.dumps({"id": item_id, "response": response}, ensure_ascii=False) + "\n"
+    if len(line.encode("utf-8")) > MAX_PREDICTION_LINE_BYTES:
+        warnings.warn(
+            f"item {item_id!r}: response of {len(response)} characters is over the cache's "
+            f"MAX_PREDICTION_LINE_BYTES; scored now but not cached",
+            stacklevel=3,
+        )
+        return None
+    return line
+
+
+def generate_missing(bench: Benchmark, backend: Backend, out_dir: Path, mode: str, progress: bool = True) -> CacheRead:
+    """Generate the items not yet cached, appending each batch to the cache as soon as it is done.
+
+    Returns:
+        Every item's response (cached or new) and the number of unusable cache lines that were skipped.
+    """
+    path = confined(out_dir, bench_dir(out_dir, bench.name) / "predictions.jsonl")
     path.parent.mkdir(parents=True, exist_ok=True)
-    cache = load_cache(path)
-    pending = [it for it in bench.items if it.id not in cache]
+    cache = read_cache(path, {it.id for it in bench.items})
+    if cache.bad_lines:
+        warnings.warn(
+            f"{path}: skipped {cache.bad_lines} unusable line(s); their items are generated again", stacklevel=2
+        )
+    pending = [it for it in bench.items if it.id not in cache.predictions]
     if not pending:
         return cache
     from tqdm import tqdm
@@ -88,8 +232,10 @@ def generate_missing(
         for batch in plan_batches(pending, backend.batch_size):
             responses = backend.generate(batch, mode)
             for item, response in zip(batch, responses):
-                cache[item.id] = response
-                fh.write(json.dumps({"id": item.id, "response": response}, ensure_ascii=False) + "\n")
+                cache.predictions[item.id] = response
+                line = _line(item.id, response)
+                if line is not None:
+                    fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())  # a batch that was paid for survives a crash of the machine too
             bar.update(len(batch))
@@ -204,8 +350,25 @@ def results_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+def _read_results(path: Path) -> dict[str, Any]:
+    """results.json as left by earlier runs into the folder; rebuilt from scratch (with a warning) if it
+    is not a results record: it only summarises files that are still there."""
+    if not path.exists():
+        return {"benchmarks": {}}
+    results = None
+    if path.stat().st_size <= MAX_RECORD_BYTES:
+        with contextlib.suppress(UnicodeDecodeError, json.JSONDecodeError):
+            results = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(results, dict) or not isinstance(results.get("benchmarks"), dict):
+        warnings.warn(f"{path} is not a results record: starting it again", stacklevel=3)
+        return {"benchmarks": {}}
+    return results
+
+
+def _write_json(out_dir: Path, path: Path, data: Any) -> None:
+    """Write `path` (under `out_dir`) atomically: a `.tmp` file renamed into place."""
+    confined(out_dir, path)
+    tmp = confined(out_dir, path.with_name(path.name + ".tmp"))
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False))
     os.replace(tmp, path)
 
@@ -221,22 +384,22 @@ def evaluate(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     out_dir = Path(out_dir)
-    info = {**backend.describe(), "mode": mode}
-    _check_run(out_dir, info)
-    results_path = out_dir / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {"benchmarks": {}}
+    info = _check_run(out_dir, {**backend.describe(), "mode": mode})
+    results_path = confined(out_dir, out_dir / "results.json")
+    results = _read_results(results_path)
     for bench in benchmarks:
         started = time.perf_counter()
-        predictions = generate_missing(bench, backend, out_dir, mode, progress)
-        records, summary = score_benchmark(bench, predictions)
+        cache = generate_missing(bench, backend, out_dir, mode, progress)
+        records, summary = score_benchmark(bench, cache.predictions)
+        summary["cache_bad_lines"] = cache.bad_lines
         summary["seconds"] = round(time.perf_counter() - started, 3)
         folder = bench_dir(out_dir, bench.name)
-        with open(folder / "scored.jsonl", "w", encoding="utf-8") as fh:
+        with open(confined(out_dir, folder / "scored.jsonl"), "w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        _write_json(folder / "results.json", {"run": info, "benchmark": bench.name, **summary})
-        (folder / "results.md").write_text(benchmark_markdown(bench.name, summary) + "\n")
+        _write_json(out_dir, folder / "results.json", {"run": info, "benchmark": bench.name, **summary})
+        confined(out_dir, folder / "results.md").write_text(benchmark_markdown(bench.name, summary) + "\n")
         results["benchmarks"][bench.name] = summary
     results["run"] = json.loads((out_dir / "run.json").read_text())
-    _write_json(results_path, results)
-    (out_dir / "results.md").write_text(results_markdown(results))
+    _write_json(out_dir, results_path, results)
+    confined(out_dir, out_dir / "results.md").write_text(results_markdown(results))
     return results

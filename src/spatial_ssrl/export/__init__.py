@@ -37,7 +37,7 @@ def export(
         The files written.
 
     Raises:
-        ValueError: an unknown format.
+        ValueError: an unknown format, or a split that is not one of SPLITS.
         FileNotFoundError: `dataset_dir` holds no shards.
     """
     if fmt not in FORMATS:

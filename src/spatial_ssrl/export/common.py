@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spatial_ssrl.contract import IMAGE
+from spatial_ssrl.contract import IMAGE, SPLITS
 from spatial_ssrl.dataset.schema import HF_FEATURES, IMAGE_STRUCT, read_rows, shard_paths
 
 # Hugging Face `datasets` reads this schema metadata and decodes a list<struct<bytes, path>> column
@@ -42,7 +42,15 @@ def hf_schema(fields: list[tuple[str, pa.DataType]], image_columns: tuple[str, .
 
 
 def splits_present(dataset_dir: Path, splits: tuple[str, ...]) -> list[str]:
-    """The requested splits that have at least one shard, in the order asked."""
+    """The requested splits that have at least one shard, in the order asked.
+
+    Raises:
+        ValueError: a split is not one of SPLITS (split names become file names: `../x` must not).
+        FileNotFoundError: the dataset has no shards.
+    """
+    unknown = [s for s in splits if s not in SPLITS]
+    if unknown:
+        raise ValueError(f"unknown split(s) {', '.join(map(repr, unknown))}; choose from {', '.join(SPLITS)}")
     if not shard_paths(dataset_dir):
         raise FileNotFoundError(f"{dataset_dir}: no shards under data/ (expected data/<split>-00000.parquet)")
     return [s for s in splits if shard_paths(dataset_dir, s)]
@@ -73,6 +81,19 @@ def image_ext(image: dict) -> str:
     return "png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "jpg"
 
 
+# A spreadsheet opening a CSV/TSV runs a cell that starts with one of these as a formula (OWASP, "CSV
+# Injection"): `=HYPERLINK(...)`, `@SUM(...)`, `-2+3`, or one of them after a tab or carriage return.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with a single quote (OWASP's
+    advice: the quote makes it text, and shows); any other value unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def tmp_path(path: Path) -> Path:
     """`path` with `.tmp` appended to its name: where a file is written before it is renamed into place."""
     return path.with_name(path.name + ".tmp")
@@ -80,10 +101,14 @@ def tmp_path(path: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_open(path: Path, mode: str = "w", **kwargs: Any):
-    """Open `path.tmp` for writing; rename it to `path` on success, delete it on error."""
+    """Open `path.tmp` for writing; rename it to `path` on success, delete it on error.
+
+    A `.tmp` left over by an interrupted run is removed first and the new one is created exclusively,
+    so a symbolic link planted under that name is never written through."""
     tmp = tmp_path(path)
+    tmp.unlink(missing_ok=True)
     try:
-        with open(tmp, mode, **kwargs) as fh:
+        with open(tmp, mode.replace("w", "x"), **kwargs) as fh:
             yield fh
         os.replace(tmp, path)
     except BaseException:
@@ -100,6 +125,7 @@ class ParquetSink:
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path, self.schema = Path(path), schema
         self.tmp = tmp_path(self.path)
+        self.tmp.unlink(missing_ok=True)  # left over by an interrupted run (or a planted link): never written through
         self.rows = 0
         self._buffer: list[dict] = []
         self._bytes = 0

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from spatial_ssrl.contract import resolve_format_prompt, with_format_prompt
 from spatial_ssrl.dataset.coldstart import has_template, response_for
+from spatial_ssrl.dataset.paths import confined, safe_component
 from spatial_ssrl.export.common import atomic_open, check_placeholders, image_ext, rows_of, splits_present, tmp_path
 
 COLUMNS = {"prompt": "instruction", "query": "input", "response": "output", "images": "images"}
@@ -40,9 +41,18 @@ def dataset_entry(name: str) -> dict:
 
 
 def update_dataset_info(out_dir: Path, names: list[str]) -> Path:
-    """Add (or refresh) one entry per dataset name in `out_dir/dataset_info.json`, keeping the others."""
+    """Add (or refresh) one entry per dataset name in `out_dir/dataset_info.json`, keeping the others.
+
+    Raises:
+        ValueError: the existing file is not a JSON object (named, so it can be fixed or removed).
+    """
     path = Path(out_dir) / INFO_FILE
-    info = json.loads(path.read_text()) if path.exists() else {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not valid JSON ({err}); fix or remove it") from None
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: not a JSON object of dataset entries; fix or remove it")
     info.update({name: dataset_entry(name) for name in names})
     with atomic_open(path) as fh:
         json.dump(info, fh, indent=2, ensure_ascii=False)
@@ -55,15 +65,25 @@ class AlpacaWriter:
     `<name>.json.tmp`; `commit()` swaps both into place (replacing an earlier export of that name)."""
 
     def __init__(self, out_dir: Path, name: str, format_prompt: str | None = None) -> None:
+        """Raises ValueError for a `name` that is not a plain file name (`dataset.paths.safe_component`),
+        and UnsafePath if the files would resolve outside `out_dir` (a symbolic link out of it)."""
+        if safe_component(name) != name:
+            raise ValueError(f"dataset name {name!r} is not a plain file name (letters, digits, ._+-)")
         self.out_dir, self.name = Path(out_dir), name
         self.format_prompt = resolve_format_prompt(format_prompt)
+        # The folders are checked; the entries we create in them are ours to replace (a link planted
+        # under one of our names is removed, never followed).
+        images = confined(self.out_dir, self.out_dir / "images")
         self.json_path = self.out_dir / f"{name}.json"
-        self.image_dir = self.out_dir / "images" / name
+        self.image_dir = images / name
         self._image_tmp = tmp_path(self.image_dir)
-        if self._image_tmp.exists():
+        if self._image_tmp.is_symlink() or self._image_tmp.is_file():
+            self._image_tmp.unlink()  # not a folder of ours: remove the entry, never what it points to
+        elif self._image_tmp.exists():
             shutil.rmtree(self._image_tmp)  # left over by an interrupted run of ours
         self._image_tmp.mkdir(parents=True)
-        self._fh = open(tmp_path(self.json_path), "w", encoding="utf-8")  # noqa: SIM115 (closed in commit/abort)
+        tmp_path(self.json_path).unlink(missing_ok=True)
+        self._fh = open(tmp_path(self.json_path), "x", encoding="utf-8")  # noqa: SIM115 (closed in commit/abort)
         self._fh.write("[")
         self.count = 0
 
@@ -93,7 +113,9 @@ class AlpacaWriter:
         """Close the JSON list and move the JSON file and image folder into place; returns the JSON path."""
         self._fh.write("\n]\n")
         self._fh.close()
-        if self.image_dir.exists():
+        if self.image_dir.is_symlink() or self.image_dir.is_file():
+            self.image_dir.unlink()
+        elif self.image_dir.exists():
             shutil.rmtree(self.image_dir)
         os.replace(self._image_tmp, self.image_dir)
         os.replace(tmp_path(self.json_path), self.json_path)

@@ -7,6 +7,16 @@ uses when it dumps a multi-image row; a JSON list in that case), `question` (the
 which image is which option), `A`..`D` (option texts), `answer` (letter, or the canonical answer string),
 `category` (task), `l2-category` (variant), `split`, `answer_type`, `id`.
 
+Cells a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return)
+get a leading `'` (`common.neutralise_formula`) in every column except RAW_COLUMNS, which VLMEvalKit
+parses and we build ourselves (`index`: our integer; `image`: base64, whose alphabet cannot spell a
+function call; `image_path`: safe file names). Carriage returns in text become newlines: `csv` does not
+quote a cell holding only a CR, and every reader would end the row there. Task names, variants,
+canonical answers and generated questions never start with those characters, so ordinary TSVs are
+unchanged; an id made from a file name such as `-x.jpg` gets the quote. docs/exports.md explains the choice.
+Image file names in `image_path` are built from the split name made safe (`dataset.paths.safe_component`),
+as VLMEvalKit writes the decoded images under those names (`os.path.join(img_root, name)`).
+
 Per split three files are written:
 - `spatial_ssrl_{split}.tsv`: every task; `A`..`D` empty for the ordering tasks.
 - `spatial_ssrl_{split}_mcq.tsv`: choice tasks only (crop, position). VLMEvalKit treats a custom TSV
@@ -22,9 +32,17 @@ import base64
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 from spatial_ssrl.contract import parse_options
-from spatial_ssrl.export.common import atomic_open, check_placeholders, question_without_options, rows_of
+from spatial_ssrl.dataset.paths import confined, safe_component
+from spatial_ssrl.export.common import (
+    atomic_open,
+    check_placeholders,
+    neutralise_formula,
+    question_without_options,
+    rows_of,
+)
 from spatial_ssrl.export.common import splits_present as _splits_present
 
 LETTERS = ("A", "B", "C", "D")  # the option columns; a sample with more options cannot be exported
@@ -35,10 +53,13 @@ ALL_COLUMNS = BASE_COLUMNS + list(LETTERS) + TAIL_COLUMNS
 """Columns of the all-task and multiple-choice files."""
 OPEN_COLUMNS = BASE_COLUMNS + TAIL_COLUMNS
 """Columns of the open file: no option columns, so VLMEvalKit treats it as open VQA."""
+# Parsed back by VLMEvalKit (`index` as an int, `image` as base64 or a list literal, `image_path` as
+# file names or a list literal): never neutralised. We write all three ourselves, none from row text.
+RAW_COLUMNS = ("index", "image", "image_path")
 
 
 def convert(row: dict, index: int) -> dict:
-    """One TSV record (every column of ALL_COLUMNS) from a dataset row.
+    """One TSV record (every column of ALL_COLUMNS) from a dataset row, formula-like text neutralised.
 
     Args:
         row: a dataset row.
@@ -60,7 +81,9 @@ def convert(row: dict, index: int) -> dict:
         question += "\nThe images are, in order: " + ", ".join(f"image {k} is {v}" for k, v in names.items()) + "."
     b64 = [base64.b64encode(im["bytes"]).decode("ascii") for im in images]
     ext = "png" if images and images[0]["bytes"][:4] == b"\x89PNG" else "jpg"
-    paths = [f"spatial_ssrl_{row['split']}_{index}_{k}.{ext}" for k in range(len(images))]
+    # VLMEvalKit saves the decoded images under these names: the split (a row value) must not hold a path.
+    split = safe_component(row["split"])
+    paths = [f"spatial_ssrl_{split}_{index}_{k}.{ext}" for k in range(len(images))]
     record = {
         "index": index,
         "image": b64[0] if len(b64) == 1 else json.dumps(b64),
@@ -74,7 +97,15 @@ def convert(row: dict, index: int) -> dict:
         "id": row["id"],
     }
     record.update({letter: options.get(letter, "") for letter in LETTERS})
-    return record
+    return {k: v if k in RAW_COLUMNS else _text_cell(v) for k, v in record.items()}
+
+
+def _text_cell(value: Any) -> Any:
+    """A text cell made safe for a TSV: formula-like text neutralised, carriage returns made newlines
+    (csv quotes a cell holding a newline, but not one holding only a carriage return, which readers
+    take as the end of the row: a crafted text could otherwise add rows and columns)."""
+    value = neutralise_formula(value)
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
 
 
 class _TsvSink:
@@ -102,13 +133,18 @@ class _TsvSink:
 
 
 def write(dataset_dir: Path, out_dir: Path, splits: tuple[str, ...], format_prompt: str | None = None) -> list[Path]:
-    """`format_prompt` is ignored: VLMEvalKit builds its own prompt from `question` and `A`..`D`."""
+    """`format_prompt` is ignored: VLMEvalKit builds its own prompt from `question` and `A`..`D`.
+
+    Raises:
+        ValueError: a split that is not one of SPLITS; a row that `convert` rejects.
+        UnsafePath: an output file would resolve outside `out_dir` (a symbolic link out of it).
+    """
     written: list[Path] = []
     for split in _splits_present(dataset_dir, splits):
         sinks = {
-            "all": _TsvSink(out_dir / f"spatial_ssrl_{split}.tsv", ALL_COLUMNS),
-            "mcq": _TsvSink(out_dir / f"spatial_ssrl_{split}_mcq.tsv", ALL_COLUMNS),
-            "open": _TsvSink(out_dir / f"spatial_ssrl_{split}_open.tsv", OPEN_COLUMNS),
+            "all": _TsvSink(confined(out_dir, out_dir / f"spatial_ssrl_{split}.tsv"), ALL_COLUMNS),
+            "mcq": _TsvSink(confined(out_dir, out_dir / f"spatial_ssrl_{split}_mcq.tsv"), ALL_COLUMNS),
+            "open": _TsvSink(confined(out_dir, out_dir / f"spatial_ssrl_{split}_open.tsv"), OPEN_COLUMNS),
         }
         try:
             for index, row in enumerate(rows_of(dataset_dir, split)):

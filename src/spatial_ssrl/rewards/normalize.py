@@ -33,8 +33,11 @@ _LETTER_TEXT = re.compile(r"(?:\(([A-Za-z])\)|([A-Za-z])[.):])\s*(\S.*)", re.DOT
 
 
 def strip_wrappers(text: str) -> str:
-    """Remove decoration around an answer: whitespace, `$`, `**`, LaTeX text macros, final periods."""
+    """Remove decoration around an answer: whitespace, `$`, `**`, LaTeX text macros, final periods.
+    A text longer than MAX_ANSWER_CHARS is prose, not an answer: only its whitespace is stripped."""
     s = text.strip()
+    if len(s) > MAX_ANSWER_CHARS:
+        return s  # unwrapping checks braces one character at a time: keep that loop bounded
     for _ in range(4):  # a few layers, e.g. `$\text{**C**}$`; bounded so it is always cheap
         before = s
         if len(s) >= 2 and s[0] == "$" and s[-1] == "$":
@@ -107,10 +110,10 @@ def option_key(text: str) -> str:
 
 
 def parse_choice(text: str, options: Mapping[str, str] | None = None) -> str | None:
-    """The option letter (upper case), or None."""
+    """The option letter (upper case), or None (also for a text longer than MAX_ANSWER_CHARS)."""
     s = strip_wrappers(text)
-    if not s:
-        return None
+    if not s or len(s) > MAX_ANSWER_CHARS:
+        return None  # empty, or prose: an answer of ours is never this long
     letters = {k.upper() for k in options} if options else set(DEFAULT_LETTERS)
     m = _LETTER.fullmatch(s)
     if m:

@@ -19,13 +19,16 @@ Ids are `<collection name>/<path relative to the collection root>` (posix separa
 dataset is moved; every sample's randomness is keyed on its source id. Lists are sorted by id.
 
 Symlinks: a collection never reads outside its root. Folder walks do not follow symlinked folders
-(no cycles, no duplicates) and use a symlinked file only if it resolves inside the root; everything
-skipped is reported with a `SkippedInputsWarning` (one per reason, carrying the paths).
+(no cycles, no duplicates) and use a symlinked file only if it resolves inside the root; symlink
+loops and image files of formats that are not read (HEIC, RAW, ...) are skipped too. Everything
+skipped is reported with a `SkippedInputsWarning` (one per reason, carrying the paths) and, when a
+`DiscoveryReport` is passed, counted in it per collection and reason.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import math
 import os
@@ -33,18 +36,30 @@ import posixpath
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from spatial_ssrl.engine.sample import Source
+from spatial_ssrl.sources.images import DEFAULT_MAX_PIXELS
+from spatial_ssrl.sources.intrinsics import (
+    MAX_HFOV_DEG,
+    MIN_HFOV_DEG,
+    ImplausibleFocal,
+    check_focal_number,
+    focal_px_range,
+)
+from spatial_ssrl.sources.load import DEPTH_ORIENTATIONS, DEPTH_RESIZE_POLICIES
 
 __all__ = [
     "DIODE_FOCAL_PX",
     "IMAGE_SUFFIXES",
     "MANIFEST_COLUMNS",
+    "MAX_MANIFEST_LINE_CHARS",
+    "UNSUPPORTED_IMAGE_SUFFIXES",
+    "DiscoveryReport",
     "ManifestError",
     "SkippedInputsWarning",
     "SourceRef",
@@ -60,14 +75,41 @@ __all__ = [
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")  # lower case; matched in any case
 
+# Image-like files that discovery does not list (no reader, or not a format this tool reads): a folder
+# walk reports them as skipped ("unsupported format") instead of leaving them out silently.
+UNSUPPORTED_IMAGE_SUFFIXES = (
+    *(".heic", ".heif", ".avif", ".jxl", ".gif", ".jp2", ".j2k", ".jpx", ".jfif", ".psd", ".svg", ".ico"),
+    *(".tga", ".ppm", ".pgm", ".pbm", ".pnm", ".exr", ".hdr", ".raw", ".dng", ".cr2", ".cr3", ".crw"),
+    *(".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef", ".srw", ".x3f", ".3fr"),
+)
+
 # DIODE's fixed intrinsics: fx = 886.81 px for its original 1024 x 768 images.
 DIODE_FOCAL_PX = 886.81
 
 # Columns of a CSV manifest / keys of a JSONL manifest line.
-MANIFEST_COLUMNS = ("rgb", "depth", "mask", "scale", "focal_px", "id", "depth_key")
+MANIFEST_COLUMNS = (
+    "rgb",
+    "depth",
+    "mask",
+    "scale",
+    "focal_px",
+    "id",
+    "depth_key",
+    "depth_orientation",
+    "depth_resize",
+)
 
 # At most this many manifest problems are listed in one ManifestError (the rest are counted).
 _MAX_PROBLEMS = 20
+
+# Longest manifest line read, in characters: a line names a few paths, and reading a line is the one
+# allocation a manifest controls (a file without newlines would otherwise be read whole).
+MAX_MANIFEST_LINE_CHARS = 1 << 16
+
+# Image widths a focal length is checked against at discovery, before the image is read: a value that
+# gives no allowed field of view for ANY width up to the pixel limit (1e-300, 1e300) is refused there;
+# the exact check against the real width happens when the source is loaded.
+_FOCAL_WIDTHS = (1, DEFAULT_MAX_PIXELS)
 
 
 @dataclass(frozen=True)
@@ -83,6 +125,19 @@ class SourceRef:
     focal_px: float | None = None
     synthetic_seed: int | None = None
     size: tuple[int, int] | None = None  # (width, height) of a synthetic scene
+    depth_resize: str = "error"  # load_source's size policy: "error" or "nearest"
+    depth_orientation: str | None = None  # grid the depth was made on: "stored", "display", None = inferred
+
+    def __post_init__(self) -> None:
+        if self.depth_resize not in DEPTH_RESIZE_POLICIES:
+            raise ValueError(
+                f"{self.id}: depth_resize must be one of {DEPTH_RESIZE_POLICIES}, got {self.depth_resize!r}"
+            )
+        if self.depth_orientation is not None and self.depth_orientation not in DEPTH_ORIENTATIONS:
+            raise ValueError(
+                f"{self.id}: depth_orientation must be one of {DEPTH_ORIENTATIONS} or None, "
+                f"got {self.depth_orientation!r}"
+            )
 
     @property
     def has_depth(self) -> bool:
@@ -108,6 +163,8 @@ class SourceRef:
             source_id=self.id,
             focal_px=self.focal_px,
             max_side=max_side,
+            depth_resize=self.depth_resize,
+            depth_orientation=self.depth_orientation,
             **kwargs,
         )
 
@@ -123,6 +180,34 @@ class SkippedInputsWarning(UserWarning):
         if len(self.paths) > 5:
             shown += f", ... ({len(self.paths) - 5} more)"
         super().__init__(f"{collection}: skipped {len(self.paths)} file(s): {reason}: {shown}")
+
+
+@dataclass
+class DiscoveryReport:
+    """What discovery left out, for a build's statistics: `skipped[collection][reason]` = number of inputs.
+
+    Pass one instance to several discovery calls (`discover(spec, report=r)`, `photo_folder(..., report=r)`)
+    to collect them all; the counts are kept whether or not the SkippedInputsWarnings are shown."""
+
+    skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, collection: str, reason: str, count: int) -> None:
+        """Count `count` more inputs of `collection` skipped for `reason`."""
+        per_reason = self.skipped.setdefault(collection, {})
+        per_reason[reason] = per_reason.get(reason, 0) + count
+
+    def by_reason(self) -> dict[str, int]:
+        """Skipped inputs per reason, summed over collections (sorted by reason)."""
+        out: dict[str, int] = {}
+        for per_reason in self.skipped.values():
+            for reason, n in per_reason.items():
+                out[reason] = out.get(reason, 0) + n
+        return dict(sorted(out.items()))
+
+    @property
+    def total(self) -> int:
+        """All skipped inputs."""
+        return sum(n for per_reason in self.skipped.values() for n in per_reason.values())
 
 
 class ManifestError(ValueError):
@@ -225,10 +310,11 @@ def _selected(rel: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> b
 
 
 class _Skips:
-    """Skipped files by reason, reported as one SkippedInputsWarning per reason."""
+    """Skipped files by reason, reported as one SkippedInputsWarning per reason (and counted in `report`)."""
 
-    def __init__(self, collection: str):
+    def __init__(self, collection: str, report: DiscoveryReport | None = None):
         self.collection = collection
+        self.report = report
         self.by_reason: dict[str, list[str]] = {}
 
     def add(self, reason: str, rel: str) -> None:
@@ -238,13 +324,27 @@ class _Skips:
     def warn(self) -> None:
         """Emit one SkippedInputsWarning per reason, listing a few of its paths."""
         for reason, paths in self.by_reason.items():
+            if self.report is not None:
+                self.report.add(self.collection, reason, len(paths))
             warnings.warn(SkippedInputsWarning(self.collection, reason, sorted(paths)), stacklevel=4)
+
+
+def _resolve(path: Path) -> tuple[Path | None, str]:
+    """(resolved path, "") or (None, why it cannot be resolved): a loop raises instead of resolving."""
+    try:
+        return path.resolve(), ""
+    except RuntimeError:  # Python < 3.13 reports a symlink loop this way
+        return None, "symlink loop"
+    except OSError as e:
+        return None, "symlink loop" if e.errno == errno.ELOOP else f"unresolvable path ({e.strerror})"
 
 
 def _root_dir(root: str | os.PathLike[str]) -> tuple[Path, str]:
     """(resolved root, default collection name = the root folder's name as given)."""
     given = Path(root)
     if not given.exists():
+        if given.is_symlink():
+            raise FileNotFoundError(f"collection root {given} is a broken symlink or a symlink loop")
         raise FileNotFoundError(f"collection root {given} does not exist")
     if not given.is_dir():
         raise NotADirectoryError(f"collection root {given} is not a folder")
@@ -255,7 +355,7 @@ def _scan(root: Path, skips: _Skips) -> dict[str, Path]:
     """Every usable file under `root` (resolved), as {relative posix path: path to read}.
 
     Symlinked folders are not entered; a symlinked file is kept (as its resolved target) only if
-    it resolves to a file inside root. Skips are recorded in `skips`."""
+    it resolves to a file inside root; a symlink loop is skipped. Skips are recorded in `skips`."""
     files: dict[str, Path] = {}
 
     def onerror(err: OSError) -> None:
@@ -272,7 +372,10 @@ def _scan(root: Path, skips: _Skips) -> dict[str, Path]:
         for f in filenames:
             path, rel = here / f, prefix + f
             if path.is_symlink():
-                target = path.resolve()
+                target, why = _resolve(path)
+                if target is None:
+                    skips.add(why, rel)
+                    continue
                 if not target.is_relative_to(root):
                     skips.add("symlink resolving outside the root", rel)
                     continue
@@ -296,6 +399,8 @@ def photo_folder(
     include: Iterable[str] = ("**/*",),
     exclude: Iterable[str] = (),
     name: str | None = None,
+    *,
+    report: DiscoveryReport | None = None,
 ) -> list[SourceRef]:
     """RGB photos under `root` (recursive), e.g. a COCO folder such as `train2017/`.
 
@@ -308,18 +413,41 @@ def photo_folder(
         (`train2017/*.jpg` = directly in train2017; `**/val/**` = anything under any `val` folder);
       - matching is case-sensitive, and `*` also matches names starting with a dot.
     Ids are `name/<relative path>`; `name` defaults to the root folder's name. Symlinked folders are
-    not followed; symlinked files resolving outside root are skipped and reported (SkippedInputsWarning).
+    not followed; symlinked files resolving outside root, symlink loops and selected files with an
+    image suffix that is not read (`UNSUPPORTED_IMAGE_SUFFIXES`, e.g. .heic) are skipped and reported
+    (SkippedInputsWarning, and counted in `report` if given).
     """
     include, exclude = _check_patterns(include, "include"), _check_patterns(exclude, "exclude")
     root_r, default_name = _root_dir(root)
     name = name or default_name or "photos"
-    skips = _Skips(name)
-    refs = [
-        SourceRef(id=f"{name}/{rel}", rgb=str(path))
-        for rel, path in _scan(root_r, skips).items()
-        if PurePosixPath(rel).suffix.lower() in IMAGE_SUFFIXES and _selected(rel, include, exclude)
-    ]
+    skips = _Skips(name, report)
+    refs = []
+    for rel, path in _scan(root_r, skips).items():
+        suffix = PurePosixPath(rel).suffix.lower()
+        if suffix in IMAGE_SUFFIXES and _selected(rel, include, exclude):
+            refs.append(SourceRef(id=f"{name}/{rel}", rgb=str(path)))
+        elif suffix in UNSUPPORTED_IMAGE_SUFFIXES and _selected(rel, include, exclude):
+            skips.add("unsupported format", rel)
     return _finish(refs, skips, root_r)
+
+
+def _check_depth_options(depth_orientation: str | None, depth_resize: str) -> None:
+    if depth_orientation is not None and depth_orientation not in DEPTH_ORIENTATIONS:
+        raise ValueError(f"depth_orientation must be one of {DEPTH_ORIENTATIONS} or None, got {depth_orientation!r}")
+    if depth_resize not in DEPTH_RESIZE_POLICIES:
+        raise ValueError(f"depth_resize must be one of {DEPTH_RESIZE_POLICIES}, got {depth_resize!r}")
+
+
+def _plausible_focal(value: float, what: str) -> float:
+    """`value` if some image width up to the pixel limit gives it an allowed field of view, else raise."""
+    f = check_focal_number(value, what)
+    lo, hi = focal_px_range(_FOCAL_WIDTHS[0])[0], focal_px_range(_FOCAL_WIDTHS[1])[1]
+    if not lo <= f <= hi:
+        raise ImplausibleFocal(
+            f"{what}: focal_px={value!r} gives no horizontal field of view within {MIN_HFOV_DEG:g}-{MAX_HFOV_DEG:g} "
+            f"degrees for any image {_FOCAL_WIDTHS[0]}-{_FOCAL_WIDTHS[1]} px wide (allowed {lo:.4g}-{hi:.4g} px)"
+        )
+    return f
 
 
 def diode_tree(
@@ -329,19 +457,29 @@ def diode_tree(
     *,
     include: Iterable[str] = ("**/*",),
     exclude: Iterable[str] = (),
+    depth_orientation: str | None = None,
+    depth_resize: str = "error",
+    report: DiscoveryReport | None = None,
 ) -> list[SourceRef]:
     """A DIODE-style tree: every `X.png` with a sibling `X_depth.npy` (metric depth) and, if present,
     `X_depth_mask.npy` (nonzero = valid).
 
     `focal_px` defaults to DIODE's fixed fx = 886.81 px, which is only right for images at DIODE's
-    original 1024 x 768 resolution (discovery reads no pixels, so this is not checked); pass None
-    for a resized copy of DIODE (or the rescaled focal). `include` / `exclude` select images as in
-    `photo_folder` (e.g. `exclude=("indoors/**",)`). PNGs without a depth map, and depth maps
-    without a PNG, are skipped and reported (SkippedInputsWarning).
+    original 1024 x 768 resolution; pass None for a resized copy of DIODE (or the rescaled focal).
+    Discovery reads no pixels, so here only a focal length no image width could make plausible is
+    refused (ImplausibleFocal); each image's load checks that it gives a horizontal field of view of
+    10-170 degrees over that image's width (DIODE's own: 60 degrees), else that source is refused.
+    `include` / `exclude` select images as in `photo_folder` (e.g. `exclude=("indoors/**",)`).
+    `depth_orientation` and `depth_resize` are set on every ref (see `load_source`). PNGs without a
+    depth map, and depth maps without a PNG, are skipped and reported (SkippedInputsWarning, and
+    counted in `report` if given).
     """
     include, exclude = _check_patterns(include, "include"), _check_patterns(exclude, "exclude")
+    _check_depth_options(depth_orientation, depth_resize)
+    if focal_px is not None:
+        focal_px = _plausible_focal(focal_px, f"{name}: DIODE focal length")
     root_r, _ = _root_dir(root)
-    skips = _Skips(name)
+    skips = _Skips(name, report)
     files = _scan(root_r, skips)
     refs = []
     for rel, path in files.items():
@@ -363,6 +501,8 @@ def diode_tree(
                 depth=str(depth),
                 mask=None if mask is None else str(mask),
                 focal_px=focal_px,
+                depth_resize=depth_resize,
+                depth_orientation=depth_orientation,
             )
         )
     return _finish(refs, skips, root_r)
@@ -374,6 +514,9 @@ def megadepth_tree(
     *,
     include: Iterable[str] = ("**/*",),
     exclude: Iterable[str] = (),
+    depth_orientation: str | None = None,
+    depth_resize: str = "error",
+    report: DiscoveryReport | None = None,
 ) -> list[SourceRef]:
     """A MegaDepth-style tree: every image in a folder named `imgs` whose depth is `../depths/<stem>.h5`
     (HDF5 dataset `depth`, 0 = invalid).
@@ -381,17 +524,25 @@ def megadepth_tree(
     The v1 layout is `phoenix/S6/zl548/MegaDepth_v1/<scene>/dense<k>/imgs/<stem>.jpg` with
     `.../dense<k>/depths/<stem>.h5`, but any depth of nesting works. MegaDepth depth comes from SfM and
     is only defined up to a per-scene scale (the depth tasks compare relative gaps, so that is fine);
-    no focal length is set. Images without depth, and images outside an `imgs` folder, are skipped and
-    reported (SkippedInputsWarning). `include` / `exclude` select images as in `photo_folder`.
+    no focal length is set. Images without depth, images outside an `imgs` folder and images of an
+    unsupported format are skipped and reported (SkippedInputsWarning, and counted in `report` if
+    given). `include` / `exclude` select images as in `photo_folder`; `depth_orientation` and
+    `depth_resize` are set on every ref (see `load_source`).
     """
     include, exclude = _check_patterns(include, "include"), _check_patterns(exclude, "exclude")
+    _check_depth_options(depth_orientation, depth_resize)
     root_r, _ = _root_dir(root)
-    skips = _Skips(name)
+    skips = _Skips(name, report)
     files = _scan(root_r, skips)
     refs = []
     for rel, path in files.items():
         pure = PurePosixPath(rel)
-        if pure.suffix.lower() not in IMAGE_SUFFIXES or not _selected(rel, include, exclude):
+        if not _selected(rel, include, exclude):
+            continue
+        if pure.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES and pure.parent.name == "imgs":
+            skips.add("unsupported format", rel)
+            continue
+        if pure.suffix.lower() not in IMAGE_SUFFIXES:
             continue
         if pure.parent.name != "imgs":
             skips.add("image not in an `imgs` folder", rel)
@@ -400,7 +551,16 @@ def megadepth_tree(
         if depth is None:
             skips.add("image without ../depths/<stem>.h5", rel)
             continue
-        refs.append(SourceRef(id=f"{name}/{rel}", rgb=str(path), depth=str(depth), depth_key="depth"))
+        refs.append(
+            SourceRef(
+                id=f"{name}/{rel}",
+                rgb=str(path),
+                depth=str(depth),
+                depth_key="depth",
+                depth_resize=depth_resize,
+                depth_orientation=depth_orientation,
+            )
+        )
     return _finish(refs, skips, root_r)
 
 
@@ -412,11 +572,34 @@ def _short(text: str, n: int = 80) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
+def _bounded_lines(f) -> Iterator[tuple[str, bool]]:
+    """(line, fits) per line of the text file `f`, reading at most MAX_MANIFEST_LINE_CHARS + 1 characters
+    at a time; an overlong line is consumed to its end and given once, truncated, with fits=False."""
+    while True:
+        line = f.readline(MAX_MANIFEST_LINE_CHARS + 1)
+        if not line:
+            return
+        if len(line) <= MAX_MANIFEST_LINE_CHARS or line.endswith(("\n", "\r")):
+            yield line, True
+            continue
+        rest = line
+        while rest and not rest.endswith(("\n", "\r")):  # skip the remainder in bounded pieces
+            rest = f.readline(MAX_MANIFEST_LINE_CHARS)
+        yield line[:80], False
+
+
 def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line, record) per data row, or (line, problem text) for a bad row; raises for a bad header."""
     allowed = ", ".join(MANIFEST_COLUMNS)
+
+    def lines(f) -> Iterator[str]:
+        for ln, (line, fits) in enumerate(_bounded_lines(f), 1):
+            if not fits:  # csv rows may span lines, so an unreadable line ends the file's parsing
+                raise ManifestError(path, [(ln, f"line longer than {MAX_MANIFEST_LINE_CHARS} characters")])
+            yield line
+
     with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
+        reader = csv.reader(lines(f))
         header: list[str] | None = None
         while True:
             try:
@@ -453,14 +636,23 @@ def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
 def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     allowed = ", ".join(MANIFEST_COLUMNS)
     with open(path, encoding="utf-8-sig") as f:
-        for ln, line in enumerate(f, 1):
+        for ln, (line, fits) in enumerate(_bounded_lines(f), 1):
             text = line.strip()
+            if not fits:
+                yield ln, f"line longer than {MAX_MANIFEST_LINE_CHARS} characters: {_short(text)!r}"
+                continue
             if not text:
                 continue
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as e:
                 yield ln, f"malformed JSON ({e.msg}, column {e.colno}): {_short(text)!r}"
+                continue
+            except RecursionError:  # nesting deeper than the interpreter's recursion limit
+                yield ln, f"JSON nested too deeply to parse: {_short(text)!r}"
+                continue
+            except ValueError as e:  # e.g. an integer beyond Python's int-from-string digit limit
+                yield ln, f"unparsable JSON ({e}): {_short(text)!r}"
                 continue
             if not isinstance(obj, dict):
                 yield ln, f"expected a JSON object, got {type(obj).__name__}: {_short(text)!r}"
@@ -490,10 +682,19 @@ def _number_field(rec: dict[str, Any], key: str) -> float | None:
     try:
         x = float(value)
     except ValueError:
-        raise _LineProblem(f"{key} is not a number: {value!r}") from None
+        raise _LineProblem(f"{key} is not a number: {_short(repr(value))}") from None
+    except OverflowError:  # an integer too large for a float
+        raise _LineProblem(f"{key} must be a positive finite number, got {_short(repr(value))}") from None
     if not (math.isfinite(x) and x > 0):
-        raise _LineProblem(f"{key} must be a positive finite number, got {value!r}")
+        raise _LineProblem(f"{key} must be a positive finite number, got {_short(repr(value))}")
     return x
+
+
+def _choice_field(rec: dict[str, Any], key: str, choices: tuple[str, ...]) -> str | None:
+    value = _text_field(rec, key)
+    if value is not None and value not in choices:
+        raise _LineProblem(f"{key} must be one of {', '.join(choices)}, got {_short(repr(value))}")
+    return value
 
 
 def _under_root(root: Path, key: str, value: str) -> tuple[str, Path]:
@@ -507,7 +708,9 @@ def _under_root(root: Path, key: str, value: str) -> tuple[str, Path]:
         raise _LineProblem(f"{key} path {value!r} escapes the root {root} through '..'")
     if rel == ".":
         raise _LineProblem(f"{key} path {value!r} names the root folder, not a file")
-    target = (root / rel).resolve()
+    target, why = _resolve(root / rel)
+    if target is None:
+        raise _LineProblem(f"{key} path {value!r} cannot be resolved: {why}")
     if not target.is_relative_to(root):
         raise _LineProblem(f"{key} path {value!r} resolves through a symlink to {target}, outside the root {root}")
     if not target.exists():
@@ -517,7 +720,9 @@ def _under_root(root: Path, key: str, value: str) -> tuple[str, Path]:
     return rel, target
 
 
-def _manifest_ref(rec: dict[str, Any], root: Path, name: str) -> SourceRef:
+def _manifest_ref(
+    rec: dict[str, Any], root: Path, name: str, depth_orientation: str | None, depth_resize: str
+) -> SourceRef:
     rgb_value = _text_field(rec, "rgb")
     if rgb_value is None:
         raise _LineProblem(f"rgb is empty ({rec.get('rgb')!r}); every line needs an image path")
@@ -526,11 +731,22 @@ def _manifest_ref(rec: dict[str, Any], root: Path, name: str) -> SourceRef:
     depth = None if depth_value is None else _under_root(root, "depth", depth_value)[1]
     mask = None if mask_value is None else _under_root(root, "mask", mask_value)[1]
     scale, focal = _number_field(rec, "scale"), _number_field(rec, "focal_px")
+    if focal is not None:
+        try:
+            focal = _plausible_focal(focal, "focal_px")
+        except ImplausibleFocal as e:
+            raise _LineProblem(str(e).removeprefix("focal_px: ")) from None
     depth_key = _text_field(rec, "depth_key")
+    orientation = _choice_field(rec, "depth_orientation", DEPTH_ORIENTATIONS)
+    resize = _choice_field(rec, "depth_resize", DEPTH_RESIZE_POLICIES)
     if depth is None:
-        for key, value in (("mask", mask_value), ("scale", scale), ("depth_key", depth_key)):
+        given = (("mask", mask_value), ("scale", scale), ("depth_key", depth_key))
+        for key, value in (*given, ("depth_orientation", orientation), ("depth_resize", resize)):
             if value is not None:
                 raise _LineProblem(f"{key} {value!r} is given without a depth map")
+    else:  # the row's own value wins over the collection-wide default
+        orientation = orientation or depth_orientation
+        resize = resize or depth_resize
     return SourceRef(
         id=_text_field(rec, "id") or f"{name}/{rgb_rel}",
         rgb=str(rgb),
@@ -539,18 +755,29 @@ def _manifest_ref(rec: dict[str, Any], root: Path, name: str) -> SourceRef:
         depth_scale=scale,
         depth_key=depth_key,
         focal_px=focal,
+        depth_resize=resize or "error",
+        depth_orientation=orientation,
     )
 
 
 def read_manifest(
-    path: str | os.PathLike[str], root: str | os.PathLike[str], name: str | None = None
+    path: str | os.PathLike[str],
+    root: str | os.PathLike[str],
+    name: str | None = None,
+    *,
+    depth_orientation: str | None = None,
+    depth_resize: str = "error",
 ) -> list[SourceRef]:
     """Sources listed in a manifest, with every path resolved under `root`.
 
     Format by suffix: `.csv` (UTF-8, a header line is required) or `.jsonl` / `.ndjson` / `.json`
     (JSON lines: one object per line). Columns / keys: `rgb` (required), `depth`, `mask`, `scale`
     (multiplies the depth, e.g. 0.001 for millimetre PNGs), `focal_px`, `depth_key` (dataset in an
-    .npz / .h5 file) and `id`. Empty cells / null mean absent; blank lines are ignored.
+    .npz / .h5 file), `depth_orientation` (`stored` / `display`: the pixel grid of an EXIF-oriented
+    photo the depth was made on), `depth_resize` (`error` / `nearest`: what to do when depth and
+    image sizes differ) and `id`. Empty cells / null mean absent; blank lines are ignored. The
+    `depth_orientation` / `depth_resize` arguments are the defaults for rows with depth that leave
+    those columns empty (see `load_source`). A line may hold at most MAX_MANIFEST_LINE_CHARS characters.
 
     Paths are relative to `root` and may not leave it: absolute paths, `..` that climbs above root
     (`a/../b` is fine) and symlinks resolving outside root are refused. Files are checked to exist
@@ -559,10 +786,12 @@ def read_manifest(
     to the root folder's name; ids must be unique.
 
     Raises ManifestError (a ValueError) naming the manifest, the 1-based line and the offending value
-    for every bad line (up to 20 listed): bad paths, missing files, empty rgb, non-numeric or
-    non-positive scale / focal_px, unknown columns or keys, malformed JSON, duplicate ids, and
-    mask / scale / depth_key without a depth map.
+    for every bad line (up to 20 listed): bad paths, missing files, symlink loops, empty rgb,
+    non-numeric or non-positive scale / focal_px, a focal_px no image width could make plausible,
+    unknown columns or keys or values, malformed, too deeply nested or overlong JSON lines, duplicate
+    ids, and mask / scale / depth_key / depth_orientation / depth_resize without a depth map.
     """
+    _check_depth_options(depth_orientation, depth_resize)
     path = Path(path)
     if not path.is_file():
         raise ManifestError(path, [(None, "no such manifest file")])
@@ -588,7 +817,7 @@ def read_manifest(
             try:
                 if isinstance(rec, str):
                     raise _LineProblem(rec)
-                ref = _manifest_ref(rec, root_r, name)
+                ref = _manifest_ref(rec, root_r, name, depth_orientation, depth_resize)
                 if ref.id in first_line:
                     raise _LineProblem(f"duplicate id {ref.id!r} (first on line {first_line[ref.id]})")
             except _LineProblem as e:
@@ -613,7 +842,13 @@ _SPEC_KINDS = ("photos", "diode", "megadepth", "manifest", "synthetic", "bundled
 _SYNTHETIC_SPEC = re.compile(r"(\d+)(?:x(\d+)x(\d+))?")
 
 
-def discover(spec: str | os.PathLike[str]) -> list[SourceRef]:
+def discover(
+    spec: str | os.PathLike[str],
+    *,
+    depth_orientation: str | None = None,
+    depth_resize: str = "error",
+    report: DiscoveryReport | None = None,
+) -> list[SourceRef]:
     """Sources from a CLI-style spec:
 
     photos:PATH          photo_folder(PATH), or the single photo PATH
@@ -623,14 +858,20 @@ def discover(spec: str | os.PathLike[str]) -> list[SourceRef]:
     synthetic:N[xWxH]    synthetic(N, (W, H)), e.g. synthetic:100x640x480 (default size 640x480)
     bundled              bundled_photos()
     PATH                 an existing file or folder: same as photos:PATH
+
+    `depth_orientation` ("stored" / "display" / None) and `depth_resize` ("error" / "nearest") are
+    given to every discovered source with depth (for a manifest: to rows that leave those columns
+    empty); see `load_source`. Inputs that folder walks skip are counted in `report`, if given.
     """
+    _check_depth_options(depth_orientation, depth_resize)
+    depth_options = {"depth_orientation": depth_orientation, "depth_resize": depth_resize}
     spec = os.fspath(spec)
     kind, sep, arg = spec.partition(":")
     if spec == "bundled":
         return bundled_photos()
     if not sep or kind not in _SPEC_KINDS:
         if spec and Path(spec).exists():
-            return _photos_spec(spec)
+            return _photos_spec(spec, report)
         if sep and "/" not in kind and "\\" not in kind:
             raise ValueError(f"unknown input kind {kind!r} in {spec!r}; use one of {', '.join(_SPEC_KINDS)}")
         raise FileNotFoundError(f"input {spec!r} is neither an existing path nor a KIND:ARG spec")
@@ -639,16 +880,16 @@ def discover(spec: str | os.PathLike[str]) -> list[SourceRef]:
     if not arg:
         raise ValueError(f"input spec {spec!r} needs an argument after '{kind}:'")
     if kind == "photos":
-        return _photos_spec(arg)
+        return _photos_spec(arg, report)
     if kind == "diode":
-        return diode_tree(arg)
+        return diode_tree(arg, **depth_options, report=report)
     if kind == "megadepth":
-        return megadepth_tree(arg)
+        return megadepth_tree(arg, **depth_options, report=report)
     if kind == "manifest":
         file, root = arg, None
         if not Path(arg).is_file() and "@" in arg:  # a manifest path may itself contain '@'
             file, root = arg.rsplit("@", 1)
-        return read_manifest(file, root or Path(file).parent)
+        return read_manifest(file, root or Path(file).parent, **depth_options)
     m = _SYNTHETIC_SPEC.fullmatch(arg)
     if m is None:
         raise ValueError(f"bad synthetic spec {spec!r}; expected synthetic:N or synthetic:NxWxH")
@@ -659,9 +900,9 @@ def discover(spec: str | os.PathLike[str]) -> list[SourceRef]:
     return synthetic(n, size)
 
 
-def _photos_spec(arg: str) -> list[SourceRef]:
+def _photos_spec(arg: str, report: DiscoveryReport | None) -> list[SourceRef]:
     p = Path(arg)
     if p.is_file():
         parent = Path(os.path.abspath(p)).parent.name or "photos"
         return [SourceRef(id=f"{parent}/{p.name}", rgb=str(p.resolve()))]
-    return photo_folder(p)
+    return photo_folder(p, report=report)

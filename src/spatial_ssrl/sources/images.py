@@ -7,6 +7,7 @@ dataset build can skip (and count) bad files instead of crashing or silently tra
 from __future__ import annotations
 
 import os
+import re
 import threading
 import warnings
 from pathlib import Path
@@ -30,6 +31,17 @@ _PIL_GLOBALS_LOCK = threading.Lock()
 
 class ImageTooLarge(SourceError):
     """The image header declares more pixels than allowed (possible decompression bomb)."""
+
+
+# Pillow's bomb messages quote its own threshold, which is 2 x MAX_IMAGE_PIXELS for the error; only the
+# declared pixel count is taken from them, so our message always states the limit actually in force.
+_PILLOW_PIXELS = re.compile(r"Image size \((\d+) pixels\)")
+
+
+def _too_large(p: Path, err: Exception, max_pixels: int) -> ImageTooLarge:
+    m = _PILLOW_PIXELS.search(str(err))
+    declared = f"{m[1]} pixels" if m else "its declared size"
+    return ImageTooLarge(f"{p}: {declared} exceeds max_pixels={max_pixels} (decompression-bomb guard)")
 
 
 class UnreadableImage(SourceError):
@@ -68,7 +80,7 @@ def open_image(
             try:
                 im = Image.open(p, formats=_allowed_formats())
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-                raise ImageTooLarge(f"{p}: {e}") from e
+                raise _too_large(p, e, max_pixels) from e
             except Exception as e:  # any decoder failure on untrusted bytes means "unusable file"
                 raise UnreadableImage(f"{p}: not a readable image ({type(e).__name__}: {e})") from e
             with im:
@@ -87,7 +99,7 @@ def open_image(
                     else:
                         out = im.copy()  # detach from the file handle that `with` closes
                 except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-                    raise ImageTooLarge(f"{p}: {e}") from e
+                    raise _too_large(p, e, max_pixels) from e
                 except Exception as e:
                     raise UnreadableImage(f"{p}: corrupt or truncated image ({type(e).__name__}: {e})") from e
         finally:
