@@ -95,3 +95,26 @@ def test_an_unknown_task_is_a_config_error_at_build(tmp_path):
     with pytest.raises(BuildConfigError, match=r"^tasks \(--tasks\): unknown task 'flipp'"):
         build(config, synthetic(1, (96, 96)))
     assert not (tmp_path / "o").exists()
+
+
+def test_a_per_source_pixel_budget_refuses_larger_sources(tmp_path):
+    """max_source_pixels bounds every source before it is decoded: a photo over the budget is unreadable."""
+    import json
+
+    from PIL import Image
+
+    from spatial_ssrl.dataset.builder import build
+    from spatial_ssrl.sources.discover import photo_folder
+    from tests.fixtures.images import textured_image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(textured_image(1, 320, 240)).save(photos / "big.png")
+    Image.fromarray(textured_image(2, 128, 96)).save(photos / "small.png")
+    config = BuildConfig(tmp_path / "out", tasks=["flip"], samples_per_task=1, max_source_pixels=128 * 96)
+    stats = build(config, photo_folder(photos))
+    assert stats["per_task"] == {"flip": 1}
+    errors = json.loads((tmp_path / "out" / "stats.json").read_text())["source_errors"]
+    assert list(errors) == ["photos/big.png"] and "12288" in errors["photos/big.png"]
+    with pytest.raises(BuildConfigError, match="max_source_pixels"):
+        BuildConfig(tmp_path / "x", max_source_pixels=10)

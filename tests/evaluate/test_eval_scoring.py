@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from spatial_ssrl.evaluate.items import EvalItem
 from spatial_ssrl.evaluate.runner import summarize
 from spatial_ssrl.evaluate.scoring import mean_relative_accuracy, score_item
+from tests.fixtures.timing import cpu_seconds
 
 COT = "<think>I compared the two objects.</think> \\boxed{{{}}}"
 
@@ -197,20 +196,10 @@ def test_each_response_is_scanned_once(monkeypatch):
         assert len(calls) == 1, it.kind
 
 
-def _cpu_seconds(func, text: str, calls: int, repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for _ in range(calls):
-            func(text)
-        best = min(best, time.process_time() - t0)
-    return best
-
-
 def test_scoring_whitespace_after_a_cue_is_linear():
     """A 16x longer hostile answer costs under 40x the time (2.5x the cost of 16 short ones)."""
     it = item(options={"A": "x", "B": "y"})
     make = lambda n: "<think>r</think>The answer is" + " " * n + "!"  # noqa: E731
     func = lambda t: score_item(it, t)  # noqa: E731
-    ratio = _cpu_seconds(func, make(512 * 16), 1) / max(_cpu_seconds(func, make(512), 16), 1e-6)
+    ratio = cpu_seconds(func, make(512 * 16), 1) / max(cpu_seconds(func, make(512), 16), 1e-6)
     assert ratio < 2.5, f"16x input took {16 * ratio:.0f}x the time"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +10,7 @@ from spatial_ssrl.rewards import RewardConfig, answer_text, match_choice, match_
 from spatial_ssrl.rewards.extract import MAX_BOXES, parse_response
 from spatial_ssrl.rewards.normalize import normalize_answer
 from spatial_ssrl.rewards.trl import accuracy_reward, format_reward
+from tests.fixtures.timing import cpu_seconds
 
 POSITION = {"A": "Front", "B": "Left", "C": "Back", "D": "Right"}
 TRUTHS = [
@@ -132,12 +131,7 @@ ADVERSARIAL = {
 
 
 def _best_seconds(text: str) -> float:
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.process_time()
-        score(text, "C", "choice", POSITION)
-        best = min(best, time.process_time() - t0)
-    return best
+    return cpu_seconds(lambda t: score(t, "C", "choice", POSITION), text)
 
 
 @pytest.mark.parametrize("make", list(ADVERSARIAL.values()), ids=list(ADVERSARIAL))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -16,6 +15,7 @@ from spatial_ssrl.rewards.match import (
     match_yes_no,
     parse_number_with_unit,
 )
+from tests.fixtures.timing import cpu_seconds
 
 OPTIONS = {"A": "left of the chair", "B": "right of the chair", "C": "behind the chair", "D": "in front of the chair"}
 
@@ -138,17 +138,6 @@ def test_match_number(prediction, target, kwargs, expected):
 # ---------------------------------------------------------------------------- hostile model output
 
 
-def _cpu_seconds(func, text: str, calls: int, repeats: int = 3) -> float:
-    """Best of `repeats` CPU times of `calls` calls (process_time: other processes do not count)."""
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for _ in range(calls):
-            func(text)
-        best = min(best, time.process_time() - t0)
-    return best
-
-
 # Whitespace after a cue word made the cue regex backtrack quadratically (2.3 s at 16k spaces); each
 # run ends in a non-space, which the answer's strip() keeps.
 CUE_RUNS = {
@@ -166,7 +155,7 @@ def test_matching_a_cue_followed_by_whitespace_is_linear(make):
     assert len(long) <= MAX_ANSWER_TEXT_CHARS  # both are read in full: this times the scan, not the length cap
     for func in (lambda t: match_choice(t, "C", OPTIONS), lambda t: match_choice(t, "C")):
         assert func(long) is False
-        ratio = _cpu_seconds(func, long, 1) / max(_cpu_seconds(func, short, 16), 1e-6)
+        ratio = cpu_seconds(func, long, 1) / max(cpu_seconds(func, short, 16), 1e-6)
         assert ratio < 2.5, f"16x input took {16 * ratio:.0f}x the time"
 
 

@@ -443,7 +443,7 @@ def _topup_quotas(
 
 
 def _content_prepass(
-    refs: list[SourceRef], fingerprints: dict[str, dict | None], progress: Path, engine
+    refs: list[SourceRef], fingerprints: dict[str, dict | None], progress: Path, engine, max_pixels: int | None
 ) -> tuple[dict[str, str], dict[str, str], dict]:
     """({id: content hash}, {id: why unreadable}, pre-pass figures), hashing only sources the cache
     does not hold for their current fingerprint."""
@@ -452,7 +452,10 @@ def _content_prepass(
     keys = {r.id: cache_key(r, fingerprints[r.id]) for r in refs}
     known = cache.load(set(keys.values()))
     todo = [r for r in refs if keys[r.id] not in known]
-    jobs = [HashJob(b, todo[s : s + HASH_BATCH_SOURCES]) for b, s in enumerate(range(0, len(todo), HASH_BATCH_SOURCES))]
+    jobs = [
+        HashJob(b, todo[s : s + HASH_BATCH_SOURCES], max_pixels=max_pixels)
+        for b, s in enumerate(range(0, len(todo), HASH_BATCH_SOURCES))
+    ]
     with tqdm(total=len(todo), desc="content", unit="source", dynamic_ncols=True, disable=not todo) as bar:
         for result in engine.run(jobs):
             entries = [(keys[sid], "hash", h) for sid, h in result["hashes"].items()]
@@ -519,7 +522,7 @@ def build(config: BuildConfig, sources: Iterable[SourceRef], discovery_skips: di
     results: list[dict] = []
     redone: list[dict] = []
     with ENGINES[config.engine](config) as engine:
-        hashes, unreadable, prepass = _content_prepass(refs, fingerprints, progress, engine)
+        hashes, unreadable, prepass = _content_prepass(refs, fingerprints, progress, engine, config.max_source_pixels)
         groups = _duplicate_groups(refs, hashes)
         skipped = {sid for ids in groups for sid in ids[1:]}  # the first id of a group is kept
         active = [r.id in hashes and r.id not in skipped for r in refs]

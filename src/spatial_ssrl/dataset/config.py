@@ -102,6 +102,15 @@ class BuildConfig:
         },
     )
     jpeg_quality: int = field(default=95, metadata={"help": "JPEG quality of output images (1..95)"})
+    max_source_pixels: int | None = field(
+        default=None,
+        metadata={
+            "flag": "--max-source-pixels",
+            "help": "per-source memory budget: sources (and depth maps) with more pixels are refused from their "
+            "headers, before decoding; a source costs about 8 bytes per pixel in memory (default: the readers' "
+            "limit, 64M pixels)",
+        },
+    )
     max_side: int | None = field(
         default=None,
         metadata={"flag": "--max-side", "help": f"downscale sources whose long side exceeds this (>= {MIN_MAX_SIDE})"},
@@ -221,6 +230,7 @@ def _validate(config: BuildConfig) -> None:
     _check_int(config, "max_topup_rounds", low=0, high=MAX_TOPUP_ROUNDS)
     _check_int(config, "jpeg_quality", low=JPEG_QUALITY_RANGE[0], high=JPEG_QUALITY_RANGE[1])
     _check_int(config, "max_side", low=MIN_MAX_SIDE, none=True)
+    _check_int(config, "max_source_pixels", low=MIN_MAX_SIDE * MIN_MAX_SIDE, none=True)
     _check_int(config, "workers", low=1, high=MAX_WORKERS)
     _check_int(config, "max_shard_bytes", low=MIN_SHARD_BYTES)
     _check_int(config, "max_row_group_bytes", low=MIN_ROW_GROUP_BYTES, high=MAX_ROW_GROUP_BYTES)

@@ -72,6 +72,7 @@ class HashJob:
     batch: int
     refs: list[SourceRef]
     excluded: dict[str, str] = field(default_factory=dict)
+    max_pixels: int | None = None  # the build's per-source budget (None: the readers' default)
 
     @property
     def label(self) -> str:
@@ -89,7 +90,7 @@ def run_hash_job(job: HashJob, report: Report = no_report) -> dict:
             continue
         report(position, "reading this source")
         try:
-            source = ref.load()
+            source = ref.load(max_pixels=job.max_pixels)
         except SourceError as err:
             errors[ref.id] = str(err)
             continue

@@ -213,7 +213,7 @@ def run_shard(job: ShardJob, config: BuildConfig, report: Report = no_report) ->
             if reason is None:
                 report(position, "reading this source")
                 try:
-                    source = ref.load(max_side=config.max_side)
+                    source = ref.load(max_side=config.max_side, max_pixels=config.max_source_pixels)
                 except SourceError as err:
                     reason = str(err)
             if reason is not None:
