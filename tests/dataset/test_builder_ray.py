@@ -1,5 +1,5 @@
-"""The Ray engine (Ray Data map_batches over shards, local mode here) writes the same bytes as the
-local engine."""
+"""The Ray engine (Ray tasks, a local Ray here; tests/dataset/test_ray_cluster.py runs a two-node cluster)
+writes the same bytes as the local engine."""
 
 from __future__ import annotations
 
@@ -21,3 +21,23 @@ def test_ray_engine_equals_local_engine(tmp_path):
     local = {p.name: p.read_bytes() for p in shard_paths(tmp_path / "local")}
     distributed = {p.name: p.read_bytes() for p in shard_paths(tmp_path / "ray")}
     assert local and distributed == local
+
+
+def test_a_job_that_fails_on_ray_stops_the_build_with_one_line(tmp_path, capsys):
+    """A task module that imports in the driver but raises in every Ray worker (outside the per-source guard,
+    while the shard is set up) fails the job: the build stops with a ClusterError, printed as one line."""
+    import os
+
+    from spatial_ssrl.cli import main
+    from tests.fixtures.tasks import forget_task_module
+
+    module = tmp_path / "breaks_workers.py"
+    module.write_text(f"import os\nif os.getpid() != {os.getpid()}:\n    raise RuntimeError('broken in a worker')\n")
+    try:
+        argv = ["generate", str(tmp_path / "out"), "--engine", "ray", "--workers", "1", "--tasks", "flip"]
+        code = main([*argv, "--synthetic", "1", "--per-task", "1", "--import", str(module)])
+    finally:
+        ray.shutdown()
+        forget_task_module(module)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("error: a job failed on the cluster"), err[-3:]

@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from spatial_ssrl.dataset.builder import BuildInputError, BuildMismatch, build
     from spatial_ssrl.dataset.config import BuildConfigError
     from spatial_ssrl.dataset.pool import WorkerPoolError
+    from spatial_ssrl.dataset.ray_engine import ClusterError
     from spatial_ssrl.sources.discover import DiscoveryReport, bundled_photos, discover, synthetic
 
     try:  # settings first: a bad flag is reported before a long folder scan
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         stats = build(config, sources, discovery_skips=report.skipped)
     # one-line user errors: a bad setting, unusable sources, an output folder that is not a dataset
     # (OutputNotEmpty) or holds another build, workers that cannot run
-    except (BuildConfigError, BuildInputError, BuildMismatch, WorkerPoolError) as exc:
+    except (BuildConfigError, BuildInputError, BuildMismatch, WorkerPoolError, ClusterError) as exc:
         raise CommandError(str(exc)) from exc
     keys = ("samples", "per_task", "per_split", "shortfall", "rejections", "seconds", "samples_per_second")
     print(json.dumps({k: stats[k] for k in keys}, indent=2))

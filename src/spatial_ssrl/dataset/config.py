@@ -140,6 +140,14 @@ class BuildConfig:
             "help": "local: this process or a process pool; ray: shards as Ray tasks",
         },
     )
+    ray_address: str | None = field(
+        default=None,
+        metadata={
+            "flag": "--ray-address",
+            "help": "with --engine ray: the running cluster to join, e.g. 10.0.0.1:6379 (default: $RAY_ADDRESS, "
+            "else a local Ray); OUT must be on storage every node mounts",
+        },
+    )
     task_modules: list[str] = field(
         default_factory=list,
         metadata={
@@ -162,7 +170,7 @@ class BuildConfig:
 
     def identity(self) -> dict:
         """The fields that decide the output bytes (not how the work is run)."""
-        skip = {"out_dir", "workers", "engine", "preview", "task_modules", "shard_timeout"}
+        skip = {"out_dir", "workers", "engine", "ray_address", "preview", "task_modules", "shard_timeout"}
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
 
@@ -243,6 +251,9 @@ def _validate(config: BuildConfig) -> None:
         raise _fail("shard_timeout", "must be a finite number of seconds > 0, or None for no limit", timeout)
     if config.image_format not in IMAGE_FORMATS:
         raise _fail("image_format", f"must be one of {', '.join(IMAGE_FORMATS)}", config.image_format)
+    address = config.ray_address
+    if address is not None and (not isinstance(address, str) or not address.strip() or address != address.strip()):
+        raise _fail("ray_address", "must be an address such as 10.0.0.1:6379, ray://host:10001 or auto", address)
     if config.engine not in ENGINE_NAMES:
         raise _fail("engine", f"must be one of {', '.join(ENGINE_NAMES)}", config.engine)
     tasks = config.tasks

@@ -5,6 +5,7 @@
         for result in engine.run(jobs):   # results in completion order
             ...
 
+The Ray engine (`ray_engine.RayEngine`) runs them as Ray tasks on a running cluster or a local Ray.
 The local engine runs jobs in this process (`workers=1`) or in a `pool.WorkerPool` of spawned
 processes kept for the whole build. A worker that dies (OOM killer, `kill -9`, a crash in native
 code) or runs over `config.shard_timeout` is noticed at once. The job it was on runs again; when the
@@ -16,12 +17,10 @@ source that kills the process kills the build.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from collections.abc import Hashable, Iterator
 from dataclasses import replace
-from typing import Any
 
 from tqdm import tqdm
 
@@ -92,41 +91,11 @@ class LocalEngine:
             yield result
 
 
-class RayEngine:
-    """Jobs as Ray Data rows, mapped by the same job function. On a cluster, `out_dir` must be on
-    storage every node can write (NFS, a mounted bucket); `ray.init()` joins the running cluster
-    when RAY_ADDRESS is set, and starts a local one otherwise. Ray retries a task whose worker died
-    (its own `max_retries`); it has no per-source isolation."""
+def _ray_engine(config: BuildConfig):
+    from spatial_ssrl.dataset.ray_engine import RayEngine  # Ray is an optional dependency
 
-    def __init__(self, config: BuildConfig):
-        self.config = config
-
-    def __enter__(self) -> RayEngine:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        pass
-
-    def run(self, jobs: list[Job]) -> Iterator[dict]:
-        """Each job's result, in completion order."""
-        if not jobs:
-            return
-        import pickle
-
-        import ray
-
-        if not ray.is_initialized():
-            ray.init(num_cpus=max(1, self.config.workers), include_dashboard=False, log_to_driver=False)
-        items = [{"job": pickle.dumps((job, self.config))} for job in jobs]
-
-        def generate(batch: dict[str, Any]) -> dict[str, Any]:
-            results = [json.dumps(run_work(pickle.loads(b))) for b in batch["job"]]
-            return {"result": results}
-
-        ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
-        ds = ds.map_batches(generate, batch_size=1, num_cpus=1, zero_copy_batch=False)
-        for row in ds.iter_rows():
-            yield json.loads(row["result"])
+    return RayEngine(config)
 
 
-ENGINES: dict[str, type[LocalEngine] | type[RayEngine]] = {"local": LocalEngine, "ray": RayEngine}
+ENGINES = {"local": LocalEngine, "ray": _ray_engine}
+"""Engine name -> a context manager factory `(config) -> engine` with `engine.run(jobs)`."""
