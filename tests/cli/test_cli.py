@@ -122,3 +122,32 @@ def test_a_bad_setting_is_reported_before_inputs_are_scanned(tmp_path, capsys):
     # the inputs do not exist: the settings error must come first
     assert main(["generate", str(tmp_path / "o"), "--total", "-5", "--inputs", f"photos:{tmp_path}/nope"]) == 2
     assert "total" in capsys.readouterr().err
+
+
+def test_eval_of_an_unreadable_benchmark_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bench.tsv"
+    bad.write_bytes(b"index\tquestion\n1\t\xff\xfe not utf-8\n")
+    assert main(["eval", "--model", "x", "--bench", f"tsv:{bad}", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    assert main(["eval", "--model", "x", "--bench", f"pretext:{tmp_path}:bogus", "--out", str(tmp_path / "r")]) == 2
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_not_fatal(tmp_path):
+    import json
+    import os
+
+    from PIL import Image
+
+    from tests.fixtures.images import textured_image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(textured_image(1, 160, 120)).save(photos / "good.png")
+    Image.fromarray(textured_image(2, 160, 120)).save(os.fsencode(photos) + b"/caf\xe9.png")
+    out = tmp_path / "out"
+    argv = ["generate", str(out), "--inputs", f"photos:{photos}", "--tasks", "flip", "--per-task", "1"]
+    assert main([*argv, "--total", "2"]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["discovery_skips"] == {"photos": {"file name is not UTF-8": 1}}
+    assert stats["samples"] == 2

@@ -41,3 +41,29 @@ def test_a_job_that_fails_on_ray_stops_the_build_with_one_line(tmp_path, capsys)
         forget_task_module(module)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].startswith("error: a job failed on the cluster"), err[-3:]
+
+
+def test_a_job_over_the_shard_timeout_stops_a_ray_build(tmp_path):
+    """Ray has no per-source isolation, but a stuck job cannot hang the build: past shard_timeout (allowing for
+    queueing) the driver cancels the jobs and stops with a ClusterError."""
+    import os
+    import time
+
+    from spatial_ssrl.dataset.builder import BuildConfig
+    from spatial_ssrl.dataset.ray_engine import ClusterError
+    from spatial_ssrl.sources.discover import synthetic
+    from tests.fixtures.tasks import forget_task_module
+
+    module = tmp_path / "stalls_workers.py"
+    module.write_text(f"import os, time\nif os.getpid() != {os.getpid()}:\n    time.sleep(120)\n")
+    config = BuildConfig(
+        tmp_path / "out", engine="ray", tasks=["flip"], samples_per_task=1, shard_timeout=1, task_modules=[str(module)]
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(ClusterError, match="ran over shard_timeout"):
+            build(config, synthetic(1))
+    finally:
+        ray.shutdown()
+        forget_task_module(module)
+    assert time.monotonic() - started < 60

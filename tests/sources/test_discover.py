@@ -703,3 +703,14 @@ def test_generate_flags_pass_depth_options_to_discovery(rgbd, tmp_path, monkeypa
     assert main(argv) == 0
     assert [(r.depth_orientation, r.depth_resize) for r in seen] == [(None, "error")]
     assert main([*argv, "--depth-resize", "bilinear"]) == 2
+
+
+def test_a_csv_row_spanning_many_lines_is_bounded(tmp_path):
+    """A quoted field may hold newlines: the row, not each line, is held to MAX_MANIFEST_LINE_CHARS."""
+    from spatial_ssrl.sources.discover import MAX_MANIFEST_LINE_CHARS, ManifestError, read_manifest
+
+    manifest = tmp_path / "m.csv"
+    body = ("x" * 1000 + "\n") * (MAX_MANIFEST_LINE_CHARS // 1000 + 5)
+    manifest.write_text(f'rgb,depth\n"{body}",d.npy\n')
+    with pytest.raises(ManifestError, match="row longer than"):
+        read_manifest(manifest, tmp_path)

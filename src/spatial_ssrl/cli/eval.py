@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             load_benchmark(spec, data_root=args.data_root, num_frames=args.frames, seed=args.seed, limit=args.limit)
             for spec in args.bench
         ]
-    except (BenchmarkFormatError, FileNotFoundError) as exc:
+    except (BenchmarkFormatError, OSError, ValueError) as exc:  # missing, unreadable, malformed, a bad spec
         raise CommandError(str(exc)) from exc
     try:
         backend = make_backend(

@@ -40,7 +40,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -70,9 +70,9 @@ MAX_SCANNED_ENTRIES = 1000  # entries of a non-empty output folder read to name 
 
 # The files a build writes in data/: a shard's parquet files and their temporary names. Only names
 # like these are ever deleted, so a file a user put in data/ survives any rebuild.
-SHARD_FILE = re.compile(r"(train|validation|test)-\d{5}(-topup\d+)?(-part\d{4})?\.parquet")
-TEMP_FILE = re.compile(r"\.(train|validation|test)-\d{5}(-topup\d+)?-part\d{4}\.parquet\.tmp-\d+")
-RECORD_FILE = re.compile(r"r\d+-shard-\d{5}\.json")
+SHARD_FILE = re.compile(r"(train|validation|test)-\d{5,}(-topup\d+)?(-part\d{4,})?\.parquet")
+TEMP_FILE = re.compile(r"\.(train|validation|test)-\d{5,}(-topup\d+)?-part\d{4,}\.parquet\.tmp-\d+")
+RECORD_FILE = re.compile(r"r\d+-shard-\d{5,}\.json")
 
 # ---------------------------------------------------------------------------------------------
 # 1. Plan
@@ -92,8 +92,16 @@ def split_of(key: str, fractions: dict[str, float]) -> str:
     return "train"
 
 
+def _utf8_id(source_id: str) -> bool:
+    try:
+        source_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _rank_key(seed: int, source_id: str, task: str) -> bytes:
-    return hashlib.blake2b(f"{seed}\0{source_id}\0{task}".encode(), digest_size=8).digest()
+    return hashlib.blake2b(f"{seed}\0{source_id}\0{task}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
 
 
 def largest_remainder(total: int, weights: dict[str, float]) -> dict[str, int]:
@@ -386,6 +394,7 @@ def _run_round(
     by_label = {job.label: job for job in todo}
     for result in engine.run(todo):
         job = by_label[f"r{result['round']}-shard-{result['shard']:05d}"]
+        _check_written(data, result, job.label)
         result["job"] = keys[job.label]
         result["sources"] = {r.id: fingerprints[r.id] for r in job.refs}
         _atomic_write_text(_record_path(progress, job), json.dumps(result))
@@ -394,6 +403,24 @@ def _run_round(
         bar.update(sum(f["samples"] for f in result["files"].values()))
         bar.set_postfix(rejected=rejected, refresh=False)
     return sorted(done, key=lambda r: r["shard"])
+
+
+class OutputNotShared(BuildMismatch):
+    """A job reported files the driver cannot see (a worker writing to storage the driver does not share)."""
+
+
+def _check_written(data: Path, result: dict, label: str) -> None:
+    """Before a job is recorded, every file it reports must be in `data` with the size it reported: a Ray node
+    added after the storage probe, writing to a disk of its own, is caught here rather than on a later resume."""
+    for name, entry in result["files"].items():
+        path = data / name
+        size = path.stat().st_size if path.is_file() else None
+        if size != entry.get("bytes"):
+            raise OutputNotShared(
+                f"{label}: the worker reported {path} ({entry.get('bytes')} bytes) but the driver "
+                f"{'finds ' + str(size) + ' bytes' if size is not None else 'cannot see it'}: every node must "
+                "write to storage the driver shares (NFS, a mounted bucket) at the same path"
+            )
 
 
 def _remove_stale(progress: Path, results: list[dict]) -> int:
@@ -508,7 +535,13 @@ def build(config: BuildConfig, sources: Iterable[SourceRef], discovery_skips: di
             get_task(task)  # fail fast on a typo
         except KeyError as err:
             raise BuildConfigError(f"tasks (--tasks): {err.args[0]}") from None
+    # Every process (local workers, Ray nodes with their own working folders) gets the same absolute path.
+    config = replace(config, out_dir=Path(config.out_dir).resolve())
     refs = sorted(sources, key=lambda r: r.id)
+    bad_ids = [r.id for r in refs if not _utf8_id(r.id)]
+    if bad_ids:
+        shown = bad_ids[0].encode("utf-8", "backslashreplace").decode()
+        raise BuildInputError(f"{len(bad_ids)} source id(s) are not UTF-8 text (first: {shown!r})")
     dupes = [k for k, n in Counter(r.id for r in refs).items() if n > 1]
     if dupes:
         raise BuildInputError(f"duplicate source ids (first: {dupes[0]!r}); ids must be unique")

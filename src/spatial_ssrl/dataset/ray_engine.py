@@ -14,7 +14,8 @@
   atomically and the driver records it only when it returns, so a retried job rewrites identical bytes
   and the output equals an uninterrupted build. A driver that dies is resumed by rerunning the same
   command (the builder's shard records). Per-source isolation (the local pool's) is not done here: a job
-  that still fails after its retries stops the build with a one-line `ClusterError`.
+  that still fails after its retries stops the build with a one-line `ClusterError`, and so does a job over
+  `shard_timeout` (counted from submission, times TASKS_PER_CPU + 1 for the jobs it may queue behind).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ MAX_TASK_RETRIES = 4  # retries of a job whose worker or node died (Ray's `max_r
 TASKS_PER_CPU = 2  # jobs in flight per cluster CPU: enough to keep every CPU busy while results return
 PROBE_TIMEOUT_S = 120.0  # seconds for the storage probe on every node (includes starting a worker there)
 PROBE_PREFIX = ".storage-probe-"
+WAIT_POLL_S = 5.0  # how often the driver looks for jobs over their time while waiting for results
 
 
 class ClusterError(RuntimeError):
@@ -147,12 +149,30 @@ class RayEngine:
 
         task = ray.remote(num_cpus=1, max_retries=MAX_TASK_RETRIES, retry_exceptions=False)(run_work)
         limit = max(1, TASKS_PER_CPU * int(ray.cluster_resources().get("CPU", 1)))
+        # A job may wait behind TASKS_PER_CPU others for its CPU, so its clock allows for them too.
+        timeout = self.config.shard_timeout
+        allowed = None if timeout is None else timeout * (TASKS_PER_CPU + 1)
         queue = list(reversed(jobs))
         in_flight: list = []
+        submitted: dict = {}
         while queue or in_flight:
             while queue and len(in_flight) < limit:
-                in_flight.append(task.remote((queue.pop(), self.config)))
-            done, in_flight = ray.wait(in_flight, num_returns=1)
+                job = queue.pop()
+                ref = task.remote((job, self.config))
+                in_flight.append(ref)
+                submitted[ref] = (time.monotonic(), getattr(job, "label", "a job"))
+            done, in_flight = ray.wait(in_flight, num_returns=1, timeout=WAIT_POLL_S)
+            if not done:
+                late = [r for r in in_flight if allowed is not None and time.monotonic() - submitted[r][0] > allowed]
+                if late:
+                    for ref in in_flight:
+                        ray.cancel(ref, force=True)
+                    raise ClusterError(
+                        f"{submitted[late[0]][1]} ran over shard_timeout ({timeout} s, x{TASKS_PER_CPU + 1} for "
+                        "queueing) on the cluster; the build stopped (rerun to resume)"
+                    )
+                continue
+            submitted.pop(done[0], None)
             try:
                 result = ray.get(done[0])
             except ray.exceptions.RayError as err:  # retries used up, or a job raised: stop with one line

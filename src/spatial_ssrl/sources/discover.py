@@ -42,7 +42,7 @@ from importlib import resources
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from spatial_ssrl.engine.sample import Source
+from spatial_ssrl.engine.sample import Source, SourceError
 from spatial_ssrl.sources.images import DEFAULT_MAX_PIXELS
 from spatial_ssrl.sources.intrinsics import (
     MAX_HFOV_DEG,
@@ -145,11 +145,21 @@ class SourceRef:
         return self.depth is not None or self.synthetic_seed is not None
 
     def load(self, max_side: int | None = None, max_pixels: int | None = None) -> Source:
-        """Read the source (raises a SourceError subclass for unreadable input)."""
+        """Read the source. Every failure is a SourceError (a subclass naming the reason), including the file
+        system's (permissions, I/O errors, names too long) and running out of memory, so one bad source is
+        one unreadable source, never the end of a build."""
+        try:
+            return self._load(max_side, max_pixels)
+        except (OSError, MemoryError) as err:
+            raise SourceError(f"{self.id}: cannot be read ({type(err).__name__}: {err})") from err
+
+    def _load(self, max_side: int | None, max_pixels: int | None) -> Source:
         if self.synthetic_seed is not None:
             from spatial_ssrl.sources.synthetic import make_scene
 
             w, h = self.size or (640, 480)
+            if max_pixels is not None and w * h > max_pixels:  # the budget applies to scenes too
+                raise SourceError(f"{self.id}: {w}x{h} synthetic scene exceeds max_pixels={max_pixels}")
             return make_scene(self.synthetic_seed, w, h).to_source(self.id)
         from spatial_ssrl.sources import load_source
 
@@ -387,7 +397,20 @@ def _scan(root: Path, skips: _Skips) -> dict[str, Path]:
     return files
 
 
+def _utf8(text: str) -> bool:
+    """Whether `text` is valid UTF-8 text (a file name in another encoding arrives with lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _finish(refs: list[SourceRef], skips: _Skips, root: Path) -> list[SourceRef]:
+    # Ids become parquet strings and hash keys: a name that is not UTF-8 would stop the build later.
+    for ref in [r for r in refs if not _utf8(r.id)]:
+        skips.add("file name is not UTF-8", ref.id.encode("utf-8", "backslashreplace").decode())
+    refs = [r for r in refs if _utf8(r.id)]
     skips.warn()
     if not refs:
         warnings.warn(f"{skips.collection}: no sources found under {root}", UserWarning, stacklevel=3)
@@ -592,10 +615,15 @@ def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line, record) per data row, or (line, problem text) for a bad row; raises for a bad header."""
     allowed = ", ".join(MANIFEST_COLUMNS)
 
+    row_chars = [0]  # characters of the row being read: a quoted field may span lines, so count per row
+
     def lines(f) -> Iterator[str]:
         for ln, (line, fits) in enumerate(_bounded_lines(f), 1):
-            if not fits:  # csv rows may span lines, so an unreadable line ends the file's parsing
+            row_chars[0] += len(line)
+            if not fits:  # rows may span lines, so an unreadable line ends the file's parsing
                 raise ManifestError(path, [(ln, f"line longer than {MAX_MANIFEST_LINE_CHARS} characters")])
+            if row_chars[0] > MAX_MANIFEST_LINE_CHARS:
+                raise ManifestError(path, [(ln, f"row longer than {MAX_MANIFEST_LINE_CHARS} characters")])
             yield line
 
     with open(path, newline="", encoding="utf-8-sig") as f:
@@ -608,6 +636,7 @@ def _csv_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                 break
             except csv.Error as e:
                 raise ManifestError(path, [(reader.line_num, f"unreadable CSV ({e})")]) from e
+            row_chars[0] = 0
             ln = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
@@ -747,8 +776,11 @@ def _manifest_ref(
     else:  # the row's own value wins over the collection-wide default
         orientation = orientation or depth_orientation
         resize = resize or depth_resize
+    source_id = _text_field(rec, "id") or f"{name}/{rgb_rel}"
+    if not _utf8(source_id):
+        raise _LineProblem("id or file name is not UTF-8 text")
     return SourceRef(
-        id=_text_field(rec, "id") or f"{name}/{rgb_rel}",
+        id=source_id,
         rgb=str(rgb),
         depth=None if depth is None else str(depth),
         mask=None if mask is None else str(mask),
