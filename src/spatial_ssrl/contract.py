@@ -46,6 +46,16 @@ def task_answer_type(task: str) -> str | None:
     return _TASK_ANSWER_TYPES.get(task)
 
 
+def is_utf8_text(text: str) -> bool:
+    """Whether `text` can be written as UTF-8: ids and names end up in parquet strings and hash keys, and a file
+    name in another encoding arrives from the OS with lone surrogates that cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_answer_type(answer_type: str) -> str:
     """Return `answer_type` if it is one of ANSWER_TYPES, else raise ValueError naming the known ones."""
     if answer_type not in ANSWER_TYPES:

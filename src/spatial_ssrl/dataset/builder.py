@@ -47,6 +47,7 @@ from tqdm import tqdm
 
 import spatial_ssrl.tasks  # noqa: F401  (registers the built-in tasks)
 from spatial_ssrl import __version__
+from spatial_ssrl.contract import is_utf8_text
 from spatial_ssrl.dataset.card import write_card
 from spatial_ssrl.dataset.config import BuildConfig, BuildConfigError
 from spatial_ssrl.dataset.content import (
@@ -90,14 +91,6 @@ def split_of(key: str, fractions: dict[str, float]) -> str:
         if u < acc:
             return name
     return "train"
-
-
-def _utf8_id(source_id: str) -> bool:
-    try:
-        source_id.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _rank_key(seed: int, source_id: str, task: str) -> bytes:
@@ -538,7 +531,7 @@ def build(config: BuildConfig, sources: Iterable[SourceRef], discovery_skips: di
     # Every process (local workers, Ray nodes with their own working folders) gets the same absolute path.
     config = replace(config, out_dir=Path(config.out_dir).resolve())
     refs = sorted(sources, key=lambda r: r.id)
-    bad_ids = [r.id for r in refs if not _utf8_id(r.id)]
+    bad_ids = [r.id for r in refs if not is_utf8_text(r.id)]
     if bad_ids:
         shown = bad_ids[0].encode("utf-8", "backslashreplace").decode()
         raise BuildInputError(f"{len(bad_ids)} source id(s) are not UTF-8 text (first: {shown!r})")

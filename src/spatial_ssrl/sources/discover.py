@@ -42,6 +42,7 @@ from importlib import resources
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from spatial_ssrl.contract import is_utf8_text
 from spatial_ssrl.engine.sample import Source, SourceError
 from spatial_ssrl.sources.images import DEFAULT_MAX_PIXELS
 from spatial_ssrl.sources.intrinsics import (
@@ -397,20 +398,11 @@ def _scan(root: Path, skips: _Skips) -> dict[str, Path]:
     return files
 
 
-def _utf8(text: str) -> bool:
-    """Whether `text` is valid UTF-8 text (a file name in another encoding arrives with lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _finish(refs: list[SourceRef], skips: _Skips, root: Path) -> list[SourceRef]:
     # Ids become parquet strings and hash keys: a name that is not UTF-8 would stop the build later.
-    for ref in [r for r in refs if not _utf8(r.id)]:
+    for ref in [r for r in refs if not is_utf8_text(r.id)]:
         skips.add("file name is not UTF-8", ref.id.encode("utf-8", "backslashreplace").decode())
-    refs = [r for r in refs if _utf8(r.id)]
+    refs = [r for r in refs if is_utf8_text(r.id)]
     skips.warn()
     if not refs:
         warnings.warn(f"{skips.collection}: no sources found under {root}", UserWarning, stacklevel=3)
@@ -777,7 +769,7 @@ def _manifest_ref(
         orientation = orientation or depth_orientation
         resize = resize or depth_resize
     source_id = _text_field(rec, "id") or f"{name}/{rgb_rel}"
-    if not _utf8(source_id):
+    if not is_utf8_text(source_id):
         raise _LineProblem("id or file name is not UTF-8 text")
     return SourceRef(
         id=source_id,
