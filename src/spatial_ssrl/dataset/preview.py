@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from PIL import Image
 
 from spatial_ssrl.dataset.schema import shard_paths
 from spatial_ssrl.dataset.templating import macro, render
-from spatial_ssrl.sources.images import DEFAULT_MAX_PIXELS, to_rgb_array
+from spatial_ssrl.sources.images import DEFAULT_MAX_PIXELS, ImageTooLarge, UnreadableImage, open_image, to_rgb_array
 
 PREVIEW_FORMATS = ("JPEG", "PNG", "WEBP")  # what datasets store (`schema.encode_image`); others are not decoded
 MAX_REASON_CHARS = 120  # a placeholder's caption states why, in at most this many characters
@@ -51,27 +50,16 @@ def _decode(data: Any, max_side: int) -> Image.Image:
     """
     if not isinstance(data, (bytes, bytearray)) or not data:
         raise ImageNotShown("no image bytes")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)  # an error, never a half-decoded bomb
-        try:
-            im = Image.open(io.BytesIO(data), formats=PREVIEW_FORMATS)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageNotShown(f"declares more than {DEFAULT_MAX_PIXELS} pixels") from None
-        except Exception as err:  # any decoder failure on untrusted bytes: not an image we show
-            raise ImageNotShown(f"not a {'/'.join(PREVIEW_FORMATS)} image ({type(err).__name__})") from None
-        with im:
-            w, h = im.size
-            if w < 1 or h < 1 or w * h > DEFAULT_MAX_PIXELS:  # from the header: nothing decoded yet
-                raise ImageNotShown(f"{w}x{h} pixels is outside 1..{DEFAULT_MAX_PIXELS}")
-            try:
-                im.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale (no-op otherwise)
-                im.load()
-                if im.mode not in _RESIZABLE:
-                    im = Image.fromarray(to_rgb_array(im))
-                im.thumbnail((max_side, max_side))
-                return Image.fromarray(to_rgb_array(im))
-            except Exception as err:
-                raise ImageNotShown(f"corrupt or truncated ({type(err).__name__})") from None
+    try:  # the project's safe reader: header size check before decoding, any decoder failure typed
+        im, _ = open_image(data, formats=PREVIEW_FORMATS, draft_size=(max_side, max_side))
+    except ImageTooLarge:
+        raise ImageNotShown(f"declares more than {DEFAULT_MAX_PIXELS} pixels") from None
+    except UnreadableImage:
+        raise ImageNotShown(f"corrupt, truncated or not a {'/'.join(PREVIEW_FORMATS)} image") from None
+    if im.mode not in _RESIZABLE:
+        im = Image.fromarray(to_rgb_array(im))
+    im.thumbnail((max_side, max_side))
+    return Image.fromarray(to_rgb_array(im))
 
 
 def placeholder_uri(max_side: int) -> str:

@@ -6,6 +6,7 @@ dataset build can skip (and count) bad files instead of crashing or silently tra
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import threading
@@ -54,31 +55,43 @@ def _allowed_formats() -> list[str]:
 
 
 def open_image(
-    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS, exif_transpose: bool = False
+    path: str | os.PathLike[str] | bytes,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    exif_transpose: bool = False,
+    formats: tuple[str, ...] | None = None,
+    draft_size: tuple[int, int] | None = None,
 ) -> tuple[Image.Image, int]:
-    """Open `path` with Pillow, check its declared size against `max_pixels`, then fully decode it.
+    """Open `path` (a file, or encoded image bytes) with Pillow, check its declared size against `max_pixels`,
+    then fully decode it.
 
     The size check uses the header only, so an oversized file is rejected before any pixel data is
     decompressed. Pillow's own bomb check is pointed at the same limit for the duration of the call
     (and restored afterwards) so its per-frame / per-tile checks agree with ours.
     With `exif_transpose`, the EXIF orientation is applied. Returns (image detached from the file,
-    orientation applied: 1..8, always 1 without `exif_transpose`).
+    orientation applied: 1..8, always 1 without `exif_transpose`). `formats` narrows the decoders tried
+    (default: every installed one but EPS); `draft_size` lets JPEG decode at a reduced scale near that size.
     Raises ImageTooLarge or UnreadableImage.
     """
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
-    p = Path(path)
-    if not p.is_file():
-        raise UnreadableImage(f"{p}: no such file")
-    if p.stat().st_size == 0:
-        raise UnreadableImage(f"{p}: file is empty")
+    if isinstance(path, (bytes, bytearray)):
+        p, opened = Path("<image bytes>"), io.BytesIO(path)
+        if not path:
+            raise UnreadableImage(f"{p}: empty")
+    else:
+        p = opened = Path(path)
+        if not p.is_file():
+            raise UnreadableImage(f"{p}: no such file")
+        if p.stat().st_size == 0:
+            raise UnreadableImage(f"{p}: file is empty")
     with _PIL_GLOBALS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         old_limit = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = max_pixels
         try:
             try:
-                im = Image.open(p, formats=_allowed_formats())
+                im = Image.open(opened, formats=list(formats) if formats else _allowed_formats())
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
                 raise _too_large(p, e, max_pixels) from e
             except Exception as e:  # any decoder failure on untrusted bytes means "unusable file"
@@ -90,6 +103,8 @@ def open_image(
                 if w * h > max_pixels:  # explicit, in case Pillow's check is ever relaxed
                     raise ImageTooLarge(f"{p}: {w}x{h} = {w * h} pixels exceeds max_pixels={max_pixels}")
                 try:
+                    if draft_size is not None:
+                        im.draft("RGB", draft_size)  # JPEG: decode at a reduced scale (a no-op otherwise)
                     # load() forces the full decode here, so truncation is an error now, not later.
                     im.load()
                     orientation = 1
