@@ -26,6 +26,7 @@ from spatial_ssrl.sources.discover import SourceRef
 
 FINGERPRINT_FILES = ("rgb", "depth", "mask")  # the SourceRef fields that name files
 HASH_BATCH_SOURCES = 16  # sources per pre-pass job (decoded one at a time): few messages, little lost to a crash
+MAX_ERROR_CHARS = 500  # of a source error kept in stats.json and the cache: one length, fresh or resumed
 MAX_CACHE_LINE = 4096  # bytes; a longer line in content.jsonl is not ours and is skipped
 
 
@@ -92,7 +93,7 @@ def run_hash_job(job: HashJob, report: Report = no_report) -> dict:
         try:
             source = ref.load(max_pixels=job.max_pixels)
         except SourceError as err:
-            errors[ref.id] = str(err)
+            errors[ref.id] = str(err)[:MAX_ERROR_CHARS]
             continue
         hashes[ref.id] = content_hash(source)
         del source  # one decoded source at a time
@@ -134,7 +135,7 @@ class ContentCache:
         """Add (key, "hash" | "error", value) entries, one line each."""
         if not entries:
             return
-        lines = "".join(json.dumps({"key": k, kind: v[:500]}) + "\n" for k, kind, v in entries)
+        lines = "".join(json.dumps({"key": k, kind: v[:MAX_ERROR_CHARS]}) + "\n" for k, kind, v in entries)
         with open(self.path, "ab") as f:
             if f.tell() > 0:  # start on a fresh line after a torn one
                 with open(self.path, "rb") as r:

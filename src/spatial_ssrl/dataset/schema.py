@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from spatial_ssrl.contract import SPLITS
+from spatial_ssrl.contract import SPLITS, encode_options
 from spatial_ssrl.engine.sample import Sample
 
 READ_BATCH_ROWS = 64  # rows `read_rows` converts to Python at a time
@@ -98,7 +98,7 @@ def sample_to_row(sample: Sample, split: str = "train", image_format: str = "jpe
         "problem": sample.question,
         "answer": sample.answer,
         "answer_type": sample.answer_type,
-        "options": json.dumps(sample.options) if sample.options else "",
+        "options": encode_options(sample.options),
         "meta": json.dumps(sample.meta, sort_keys=True),
     }
 

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 import spatial_ssrl.tasks  # noqa: F401  (registers the built-in tasks in worker processes too)
 from spatial_ssrl.dataset.config import SAMPLE_INDEX_STRIDE, BuildConfig
-from spatial_ssrl.dataset.content import HashJob, run_hash_job
+from spatial_ssrl.dataset.content import MAX_ERROR_CHARS, HashJob, run_hash_job
 from spatial_ssrl.dataset.pool import Report, no_report
 from spatial_ssrl.dataset.schema import SCHEMA, SPLITS, sample_to_row
 from spatial_ssrl.engine.loader import import_task_modules
@@ -215,7 +215,7 @@ def run_shard(job: ShardJob, config: BuildConfig, report: Report = no_report) ->
                 try:
                     source = ref.load(max_side=config.max_side, max_pixels=config.max_source_pixels)
                 except SourceError as err:
-                    reason = str(err)
+                    reason = str(err)[:MAX_ERROR_CHARS]
             if reason is not None:
                 stats["source_errors"][ref.id] = reason
                 stats["rejections"]["source.unreadable"] += 1
@@ -262,8 +262,3 @@ def run_work(args: tuple[ShardJob | HashJob, BuildConfig], report: Report = no_r
     if isinstance(job, HashJob):
         return run_hash_job(job, report)
     return run_shard(job, config, report)
-
-
-def run_shard_star(args: tuple[ShardJob, BuildConfig]) -> dict:
-    """`run_shard(*args)`, for pool maps that pass one argument."""
-    return run_shard(*args)
