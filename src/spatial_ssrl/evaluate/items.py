@@ -44,6 +44,7 @@ class EvalItem:
     video: str | None = None  # a video file; its frames are sampled when a backend needs them
     num_frames: int = 16
     extra: dict[str, Any] = field(default_factory=dict)
+    prompt: str | None = None  # the text after the images, rendered by the runner (benchmark module + template)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS and not self.kind.startswith("pretext:"):
@@ -80,6 +81,7 @@ class Benchmark:
     items: list[EvalItem]
     aggregate: str = "micro"
     source: str = ""
+    rules: str = ""  # the benchmark module that scores it (evaluate/benchmarks); "" = chosen by `name`
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

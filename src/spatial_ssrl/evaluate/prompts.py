@@ -1,4 +1,4 @@
-"""The user message for an item, in one of two modes.
+"""The user message for an item, in one of two modes, worded by a prompt template.
 
 - "cot": the question, a line saying what the final answer looks like, then the project's think/boxed
   instruction (the one the pretext tasks are trained with: reasoning in <think>...</think>, the answer
@@ -8,11 +8,29 @@
 Images come first (the order VLMEvalKit uses), a video as one video part; the message is built with the
 contract's `user_message`, as the TRL export builds training prompts, so placeholders become image parts
 exactly as in training data.
+
+Prompt templates (`--prompt-template NAME|FILE`) decide what follows the question:
+- "project": the lines above (a line on what the answer looks like, then our think/boxed instruction in
+  cot; a request for the bare answer in direct).
+- "spatial-ssrl": the released checkpoints' own format prompt appended verbatim in cot
+  (`contract.RELEASED_CHECKPOINT_FORMAT_PROMPT`, as the authors' demo.py does); nothing in direct.
+- "harness": nothing: the question exactly as the benchmark's harness words it (its own answer
+  instruction included), e.g. VLMEvalKit's "Please select the correct answer from the options above."
+- a FILE: UTF-8 text in which `{question}` is replaced by the question and `{answer_hint}` by the line on
+  what the answer looks like (no other formatting is applied, so braces elsewhere are kept as written).
 """
 
 from __future__ import annotations
 
-from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT, IMAGE, user_message
+from pathlib import Path
+
+from spatial_ssrl.contract import (
+    DEFAULT_FORMAT_PROMPT,
+    IMAGE,
+    RELEASED_CHECKPOINT_FORMAT_PROMPT,
+    user_message,
+    with_format_prompt,
+)
 from spatial_ssrl.evaluate.items import EvalItem
 
 MODES = ("cot", "direct")  # reasoning then a boxed answer; the bare answer (see the module docstring)
@@ -34,6 +52,63 @@ _DIRECT = {
     "open": "",
 }
 VIDEO_NOTE = "The video is given as frames in time order."  # prefixed to a video item's question
+
+
+TEMPLATES = ("project", "spatial-ssrl", "harness")  # named prompt templates (see the module docstring)
+MAX_TEMPLATE_BYTES = 64 << 10  # a template file is a prompt, not a document: larger ones are refused
+
+
+class PromptTemplateError(ValueError):
+    """A --prompt-template that is neither a named template nor a readable template file."""
+
+
+def load_template(name_or_file: str) -> str:
+    """A template by name (one of TEMPLATES), or the text of a template file, checked.
+
+    Raises:
+        PromptTemplateError: an unknown name, a missing, oversized or non-UTF-8 file, or a file without
+            `{question}`.
+    """
+    if name_or_file in TEMPLATES:
+        return name_or_file
+    path = Path(name_or_file)
+    if not path.is_file():
+        raise PromptTemplateError(
+            f"--prompt-template {name_or_file!r}: not one of {', '.join(TEMPLATES)} and not a file"
+        )
+    if path.stat().st_size > MAX_TEMPLATE_BYTES:
+        raise PromptTemplateError(f"{path}: a prompt template is at most {MAX_TEMPLATE_BYTES} bytes")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PromptTemplateError(f"{path}: a prompt template must be UTF-8 text") from None
+    if "{question}" not in text:
+        raise PromptTemplateError(f"{path}: a prompt template must contain {{question}}")
+    return text
+
+
+def answer_style(item: EvalItem) -> str:
+    """What the answer looks like: "choice", "yesno", "number", "number_unit", "text", "pretext" or "open"."""
+    return _style(item)
+
+
+def render_prompt(item: EvalItem, question: str, mode: str, template: str = "project", style: str | None = None) -> str:
+    """The text after the images: `question` followed by what `template` (a name or a template text) adds.
+
+    Raises:
+        ValueError: `mode` is not one of MODES.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    style = style or _style(item)
+    if template == "project":
+        return with_format_prompt(question, _instruction(style, mode))
+    if template == "spatial-ssrl":
+        return question + RELEASED_CHECKPOINT_FORMAT_PROMPT if mode == "cot" else question
+    if template == "harness":
+        return question
+    hint = _COT_HINT.get(style, "") if mode == "cot" else _DIRECT.get(style, "")
+    return template.replace("{question}", question).replace("{answer_hint}", hint)
 
 
 def _style(item: EvalItem) -> str:
@@ -63,7 +138,10 @@ def instruction(item: EvalItem, mode: str) -> str:
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    style = _style(item)
+    return _instruction(_style(item), mode)
+
+
+def _instruction(style: str, mode: str) -> str:
     if mode == "direct":
         return _DIRECT[style]
     if style in ("pretext", "open"):
@@ -72,13 +150,19 @@ def instruction(item: EvalItem, mode: str) -> str:
 
 
 def build_message(item: EvalItem, mode: str = "cot") -> dict:
-    """One user message: {"role": "user", "content": [image/video parts, text parts]}."""
-    text = question_text(item)
+    """One user message: {"role": "user", "content": [image/video parts, text parts]}.
+
+    The text is `item.prompt` when the runner has rendered it (a benchmark module's question and the
+    run's template), else the project's question text and instruction."""
+    if item.prompt is not None:
+        text, suffix = item.prompt, ""
+    else:
+        text, suffix = question_text(item), instruction(item, mode)
     if item.is_video:
-        message = user_message(f"{VIDEO_NOTE}\n{text}", 0, instruction(item, mode))
+        message = user_message(f"{VIDEO_NOTE}\n{text}", 0, suffix)
         message["content"].insert(0, {"type": "video", "text": None})
         return message
     n = len(item.images)
     if text.count(IMAGE) != n:  # placeholders are kept only when they match the images (pretext rows)
         text = IMAGE * n + text.replace(IMAGE, "")
-    return user_message(text, n, instruction(item, mode))
+    return user_message(text, n, suffix)

@@ -29,7 +29,6 @@ import json
 import os
 import time
 import warnings
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from spatial_ssrl.evaluate.backends import Backend, plan_batches
 from spatial_ssrl.evaluate.items import Benchmark
 from spatial_ssrl.evaluate.prompts import MODES
 from spatial_ssrl.evaluate.scoring import score_item
+from spatial_ssrl.evaluate.summary import summarize
 
 # A predictions line longer than this is not read (skipped and counted): far above any response a
 # generation budget allows (64 MiB is millions of tokens), it bounds the memory one corrupt line can take.
@@ -241,45 +241,6 @@ def generate_missing(bench: Benchmark, backend: Backend, out_dir: Path, mode: st
             bar.update(len(batch))
     bar.close()
     return cache
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def summarize(records: list[dict[str, Any]], aggregate: str = "micro") -> dict[str, Any]:
-    """Overall score, accuracy (mean over items), format rate, and the same per category/subcategory."""
-    scored = [r for r in records if r["score"] is not None]
-    by_cat: dict[str, list] = defaultdict(list)
-    by_sub: dict[str, list] = defaultdict(list)
-    for r in scored:
-        by_cat[r["category"]].append(r)
-        if r["subcategory"]:
-            by_sub[r["subcategory"]].append(r)
-
-    def block(rs: list[dict]) -> dict[str, Any]:
-        return {
-            "n": len(rs),
-            "accuracy": _mean([r["score"] for r in rs]),
-            "format_rate": _mean([r["format"] for r in rs]),
-        }
-
-    subs = {k: {**block(v), "score": block(v)["accuracy"]} for k, v in sorted(by_sub.items())}
-    cats = {}
-    for cat, rs in sorted(by_cat.items()):
-        entry = block(rs)
-        entry["score"] = entry["accuracy"]
-        if aggregate == "macro":
-            parts = sorted({r["subcategory"] for r in rs if r["subcategory"]})
-            if parts:
-                entry["score"] = _mean([subs[p]["score"] for p in parts])
-        cats[cat] = entry
-    overall = block(scored)
-    if aggregate == "macro":
-        overall["score"] = _mean([c["score"] for c in cats.values()])
-    else:
-        overall["score"] = overall["accuracy"]
-    return {**overall, "aggregate": aggregate, "by_category": cats, "by_subcategory": subs}
 
 
 def score_benchmark(bench: Benchmark, predictions: dict[str, str]) -> tuple[list[dict], dict[str, Any]]:
