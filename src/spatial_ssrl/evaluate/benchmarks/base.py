@@ -101,6 +101,12 @@ class BenchmarkRules:
             variants, set the frame count of the protocol, ...); None leaves it as read.
         answer_style: the kind of answer the prompt templates ask for ("choice", "yesno", "number",
             "number_unit", "text"); None derives it from each item's kind.
+        spec_kinds: the `kind:` prefixes of `--bench` specs this module reads (`viewspatial`, `qspatial`, ...).
+        read: the loader of those layouts: read(path, *, name, data_root, num_frames, seed) -> Benchmark
+            (name None = the module's default, made unique per file); it must raise BenchmarkFormatError
+            naming file, row and column for malformed input.
+        sniff: (path, first record's keys or None) -> True when a bare path (no `kind:`) is in this
+            module's layout.
     """
 
     name: str
@@ -112,6 +118,9 @@ class BenchmarkRules:
     summarize: Callable[[list[EvalItem], list[dict], str], dict] | None = None
     prepare: Callable[[Benchmark, str], Benchmark] | None = None
     answer_style: str | None = None
+    spec_kinds: tuple[str, ...] = ()
+    read: Callable[..., Benchmark] | None = None
+    sniff: Callable[[Any, set[str] | None], bool] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self, bench: Benchmark, records: list[dict], protocol: str) -> dict:
