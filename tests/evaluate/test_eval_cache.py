@@ -15,7 +15,7 @@ import pytest
 from spatial_ssrl.dataset.paths import UnsafePath
 from spatial_ssrl.evaluate import runner
 from spatial_ssrl.evaluate.backends import OpenAIBackend, TransformersBackend
-from spatial_ssrl.evaluate.readers import load_benchmark
+from spatial_ssrl.evaluate.load import load_benchmark
 from spatial_ssrl.evaluate.runner import RunMismatch, bench_dir, evaluate, read_cache
 from tests.fixtures.benchmarks import write_tsv_fixture
 
@@ -253,3 +253,85 @@ def test_cli_reports_typed_errors_in_one_line(bench, tmp_path, capsys):
 
     assert main(["eval", "--bench", str(tmp_path / "absent.tsv"), "--out", str(tmp_path / "c"), *server]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+# ---------------------------------------------------------------------------- names, keys, protocols
+
+
+def test_two_files_under_one_name_never_share_answers(tmp_path):
+    """Subset B under subset A's name: its items have A's ids but other questions, so A's cached
+    answers must not be scored against them (What'sUp A/B used to share the default name)."""
+    from tests.fixtures.benchmarks import tsv_rows, write_tsv
+
+    a = load_benchmark(f"tsv:{write_tsv_fixture(tmp_path / 'a')}:Subset")
+    rows = tsv_rows()
+    for row in rows:
+        row["question"] = "Another question? " + row["question"]
+    (tmp_path / "b").mkdir()
+    b = load_benchmark(f"tsv:{write_tsv(tmp_path / 'b' / 'tiny_bench.tsv', rows)}:Subset")
+    out = tmp_path / "run"
+    evaluate([a], FakeBackend(), out, progress=False)
+    with pytest.raises(RunMismatch, match="made for another question"):
+        evaluate([b], FakeBackend(), out, progress=False)
+    with pytest.raises(RunMismatch, match="two benchmarks are named 'Subset'"):
+        evaluate([a, b], FakeBackend(), tmp_path / "run2", progress=False)
+
+
+def test_limit_then_full_run_reuses_the_keyed_cache(tmp_path):
+    path = write_tsv_fixture(tmp_path / "benches")
+    out, first = tmp_path / "run", FakeBackend()
+    evaluate([load_benchmark(f"tsv:{path}", limit=3)], first, out, progress=False)
+    second = FakeBackend()
+    evaluate([load_benchmark(f"tsv:{path}")], second, out, progress=False)
+    assert len(first.asked) == 3 and len(second.asked) == 5  # the first three were answered from the cache
+    lines = [json.loads(x) for x in (bench_dir(out, "tiny_bench") / "predictions.jsonl").read_text().splitlines()]
+    assert all(len(line["key"]) == 16 for line in lines)
+
+
+def test_protocol_and_template_are_part_of_the_run(bench, tmp_path):
+    out = tmp_path / "run"
+    evaluate([bench], FakeBackend(), out, progress=False)
+    recorded = json.loads((out / "run.json").read_text())
+    assert recorded["protocol"] == "official" and recorded["prompt_template"] == "project"
+    with pytest.raises(RunMismatch, match="protocol='official', not 'paper'"):
+        evaluate([bench], FakeBackend(), out, progress=False, protocol="paper")
+    template = tmp_path / "mine.txt"
+    template.write_text("Q: {question}\nAnswer: {answer_hint}")
+    evaluate([bench], FakeBackend(), tmp_path / "run3", progress=False, prompt_template=str(template))
+    assert json.loads((tmp_path / "run3" / "run.json").read_text())["prompt_template"].startswith("file:")
+    assert (
+        bench.items[0].prompt.startswith("Q: ") and "\nAnswer: The final answer is the letter" in bench.items[0].prompt
+    )
+    results = json.loads((tmp_path / "run3" / "results.json").read_text())
+    assert results["benchmarks"]["tiny_bench"]["judge"] == {"used": False, "calls": 0}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "not one of project, spatial-ssrl, harness and not a file"), ("no placeholder", "must contain {question}")],
+)
+def test_bad_prompt_template_is_refused_before_generating(bench, tmp_path, content, message):
+    from spatial_ssrl.evaluate.prompts import PromptTemplateError
+
+    name = "nope"
+    if content is not None:
+        name = str(tmp_path / "t.txt")
+        Path(name).write_text(content)
+    backend = FakeBackend()
+    with pytest.raises(PromptTemplateError, match=message):
+        evaluate([bench], backend, tmp_path / "run", progress=False, prompt_template=name)
+    assert backend.asked == [] and not (tmp_path / "run").exists()
+
+
+def test_released_checkpoint_prompt_is_appended_verbatim(bench, tmp_path):
+    from spatial_ssrl.contract import RELEASED_CHECKPOINT_FORMAT_PROMPT
+    from spatial_ssrl.evaluate.benchmarks import rules_for
+
+    evaluate([bench], FakeBackend(), tmp_path / "run", progress=False, protocol="paper")
+    item = bench.items[0]
+    assert item.prompt == rules_for(bench.name).question(item, "paper") + RELEASED_CHECKPOINT_FORMAT_PROMPT
+    assert item.prompt.endswith(
+        "\n You FIRST think about the reasoning process as an internal monologue and then "
+        "provide the final answer. The reasoning process MUST BE enclosed within <think> "
+        "</think> tags. The final answer MUST BE put in \\boxed{}."
+    )

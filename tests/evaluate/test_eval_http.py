@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from spatial_ssrl.evaluate.backends import OpenAIBackend
-from spatial_ssrl.evaluate.readers import load_benchmark
+from spatial_ssrl.evaluate.load import load_benchmark
 from spatial_ssrl.evaluate.runner import evaluate
 from tests.fixtures.benchmarks import image_bytes, write_tsv_fixture, write_vsibench_fixture
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from spatial_ssrl.evaluate.items import BenchmarkFormatError
-from spatial_ssrl.evaluate.readers import load_benchmark, parse_spec, read_tsv, read_whatsup
+from spatial_ssrl.evaluate.load import load_benchmark, parse_spec
+from spatial_ssrl.evaluate.readers import read_tsv, read_whatsup
 from tests.fixtures.benchmarks import (
     b64,
     image_bytes,

@@ -31,7 +31,8 @@ def test_compare_table_with_differences(tmp_path):
     assert table["models"][1]["delta"] == {"Spatial457": 12.37, "3DSRBench": 1.42, "avg": 6.89}
     png = (tmp_path / "cmp" / "compare.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
-    assert (tmp_path / "cmp" / "compare.md").read_text() == md
+    assert md in (tmp_path / "cmp" / "compare.md").read_text()
+    assert "## Table 1" not in md  # results without benchmark modules fill no Table 1 column
 
 
 def test_compare_names_and_cli(tmp_path, capsys):
@@ -43,3 +44,57 @@ def test_compare_names_and_cli(tmp_path, capsys):
     assert "| Δ vs base | -2.50 | -2.50 |" in out and (tmp_path / "o" / "compare.png").exists()
     with pytest.raises(FileNotFoundError, match="no results.json"):
         comparison([a, tmp_path / "missing"])
+
+
+def table1_run(folder, model, protocol, scores):
+    """A results.json whose benchmarks were scored by the named modules: {name: (rules, score %)}."""
+    folder.mkdir(parents=True)
+    benchmarks = {
+        name: {
+            "n": 10,
+            "score": s / 100,
+            "accuracy": s / 100,
+            "format_rate": 1.0,
+            "rules": rules,
+            "breakdowns": {"setting": {"vanilla": {"n": 10, "score": s / 100}}},
+            "by_category": {"x": {"n": 10, "score": s / 100}},
+        }
+        for name, (rules, s) in scores.items()
+    }
+    run = {"model": model, "mode": "cot", "protocol": protocol}
+    (folder / "results.json").write_text(json.dumps({"run": run, "benchmarks": benchmarks}))
+    return folder
+
+
+ALL_SEVEN = {
+    "Spatial457": ("Spatial457", 40.0),
+    "3DSRBench": ("3DSRBench", 50.0),
+    "SpatialEval_VQA": ("SpatialEval", 55.0),
+    "QSpatial_plus": ("QSpatial", 35.0),
+    "QSpatial_scannet": ("QSpatial", 99.0),  # not a Table 1 column: the paper reports QSpatial+ only
+    "WhatsUp-controlled_images": ("WhatsUp", 85.0),
+    "WhatsUp-controlled_clevr": ("WhatsUp", 1.0),  # subset B: not the paper's column
+    "ViewSpatial": ("ViewSpatial", 36.0),
+    "VSI-Bench": ("VSI-Bench", 30.0),
+}
+
+
+def test_compare_prints_table1_with_paper_rows_and_breakdowns(tmp_path):
+    full = table1_run(tmp_path / "full", "m-full", "paper", ALL_SEVEN)
+    part = table1_run(tmp_path / "part", "m-part", "official", {"3DSRBench": ("3DSRBench", 52.0)})
+    md = compare([full, part], out_dir=tmp_path / "cmp")
+    lines = md.splitlines()
+    assert lines[0] == (
+        "| model | protocol | Spatial457 | 3DSRBench | SpatialEval | QSpatial+ | What'sUp | ViewSpatial | VSI-Bench | avg |"
+    )
+    assert lines[2] == "| m-full | paper | 40.00 | 50.00 | 55.00 | 35.00 | 85.00 | 36.00 | 30.00 | 47.29 |"
+    assert lines[3] == "| m-part | official | — | 52.00 | — | — | — | — | — | — |"  # no avg without all seven
+    assert (
+        "| *Spatial-SSRL-7B (paper)* | paper | *53.34* | *56.53* | *64.03* | *54.46* | *90.61* | *37.81* | *39.29* | *56.58* |"
+        in md
+    )
+    table = json.loads((tmp_path / "cmp" / "compare.json").read_text())["table1"]
+    assert table["models"][0]["sources"]["QSpatial+"] == "QSpatial_plus"
+    assert table["models"][0]["sources"]["What'sUp"] == "WhatsUp-controlled_images"
+    breakdowns = (tmp_path / "cmp" / "breakdowns.md").read_text()
+    assert "## 3DSRBench" in breakdowns and "| vanilla | 50.00 | 52.00 |" in breakdowns

@@ -8,7 +8,7 @@ import pytest
 
 from spatial_ssrl.evaluate.backends import TransformersBackend, plan_batches
 from spatial_ssrl.evaluate.items import EvalItem
-from spatial_ssrl.evaluate.readers import load_benchmark
+from spatial_ssrl.evaluate.load import load_benchmark
 from spatial_ssrl.evaluate.runner import RunMismatch, evaluate, load_cache
 from tests.fixtures.benchmarks import (
     write_tsv_fixture,

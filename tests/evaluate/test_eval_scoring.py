@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from spatial_ssrl.evaluate.items import EvalItem
-from spatial_ssrl.evaluate.runner import summarize
 from spatial_ssrl.evaluate.scoring import mean_relative_accuracy, score_item
+from spatial_ssrl.evaluate.summary import summarize
 from tests.fixtures.timing import cpu_seconds
 
 COT = "<think>I compared the two objects.</think> \\boxed{{{}}}"

@@ -30,6 +30,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--api-key", default=None, help="default: $OPENAI_API_KEY")
     parser.add_argument("--workers", type=int, default=8, help="concurrent HTTP requests (openai backend)")
     parser.add_argument("--temperature", type=float, default=0.0, help="openai backend (0 = greedy)")
+    parser.add_argument(
+        "--protocol",
+        choices=["official", "paper"],
+        default="official",
+        help="official: each benchmark's own harness and scorer; paper: the Spatial-SSRL authors' settings "
+        "(docs/evaluation.md lists the differences)",
+    )
+    parser.add_argument(
+        "--prompt-template",
+        default=None,
+        metavar="NAME|FILE",
+        help="what follows the question: project, spatial-ssrl (the released checkpoints' format prompt), harness "
+        "(nothing), or a UTF-8 file with {question} (default: project for official, spatial-ssrl for paper)",
+    )
+    parser.add_argument("--judge-url", default=None, help="OpenAI-compatible server of an LLM judge (off by default)")
+    parser.add_argument("--judge-model", default=None, help="the judge's model name on that server")
+    parser.add_argument("--judge-api-key", default=None, help="default: $OPENAI_API_KEY")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_model_arguments(parser)
     add_import_argument(parser)
@@ -46,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     from spatial_ssrl.dataset.paths import UnsafePath
     from spatial_ssrl.evaluate.backends import BackendSetupError, make_backend
     from spatial_ssrl.evaluate.items import BenchmarkFormatError
-    from spatial_ssrl.evaluate.readers import load_benchmark
+    from spatial_ssrl.evaluate.judge import make_judge
+    from spatial_ssrl.evaluate.load import load_benchmark
+    from spatial_ssrl.evaluate.prompts import PromptTemplateError
     from spatial_ssrl.evaluate.runner import RunMismatch, evaluate
     from spatial_ssrl.evaluate.runner import percent_text as percent
 
@@ -73,14 +92,28 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             temperature=args.temperature,
         )
-    except BackendSetupError as exc:
+        judge = make_judge(args.judge_url, args.judge_model, args.judge_api_key)
+    except (BackendSetupError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
     try:
-        results = evaluate(benchmarks, backend, args.out, mode=args.mode, progress=not args.quiet)
-    except (RunMismatch, BenchmarkFormatError, BackendSetupError, UnsafePath) as exc:
+        results = evaluate(
+            benchmarks,
+            backend,
+            args.out,
+            mode=args.mode,
+            progress=not args.quiet,
+            protocol=args.protocol,
+            prompt_template=args.prompt_template,
+            judge=judge,
+            judge_info=judge.describe() if judge else None,
+        )
+    except (RunMismatch, BenchmarkFormatError, BackendSetupError, UnsafePath, PromptTemplateError) as exc:
         raise CommandError(str(exc)) from exc
     for bench in benchmarks:
         s = results["benchmarks"][bench.name]
-        print(f"{bench.name:24s} n={s['n']:<6d} score={percent(s['score'])}  format={percent(s['format_rate'])}")
+        print(
+            f"{bench.name:24s} n={s['n']:<6d} score={percent(s['score'])}  format={percent(s['format_rate'])}"
+            f"  ({s.get('protocol', '?')}: {s.get('headline') or 'accuracy'})"
+        )
     print(f"wrote {Path(args.out) / 'results.json'} and results.md")
     return 0

@@ -11,8 +11,8 @@ Docs: docs/evaluation.md. Command line: `ssrl infer`, `ssrl eval`, `ssrl compare
 
 from spatial_ssrl.evaluate.backends import OpenAIBackend, TransformersBackend, plan_batches
 from spatial_ssrl.evaluate.items import Benchmark, BenchmarkFormatError, EvalItem
+from spatial_ssrl.evaluate.load import load_benchmark
 from spatial_ssrl.evaluate.prompts import build_message
-from spatial_ssrl.evaluate.readers import load_benchmark
 from spatial_ssrl.evaluate.report import compare, comparison
 from spatial_ssrl.evaluate.runner import RunMismatch, evaluate
 from spatial_ssrl.evaluate.scoring import mean_relative_accuracy, score_item

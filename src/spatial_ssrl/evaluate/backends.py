@@ -230,7 +230,8 @@ class OpenAIBackend:
             **self.extra_body,
         }
 
-    def _post(self, body: dict[str, Any]) -> str:
+    def post(self, body: dict[str, Any]) -> str:
+        """Send one chat completion request; returns the reply text (retrying transient failures)."""
         data = json.dumps(body).encode("utf-8")
         headers = {"Content-Type": "application/json"}
         if self.api_key:
@@ -260,9 +261,9 @@ class OpenAIBackend:
         """
         bodies = [self.request_body(item, mode) for item in items]
         if len(bodies) <= 1 or self.max_workers <= 1:
-            return [self._post(b) for b in bodies]
+            return [self.post(b) for b in bodies]
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
-            return list(pool.map(self._post, bodies))
+            return list(pool.map(self.post, bodies))
 
 
 BACKENDS = ("transformers", "openai")  # the `kind`s make_backend accepts

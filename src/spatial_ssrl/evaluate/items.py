@@ -7,7 +7,9 @@ benchmark of thousands of questions costs its compressed size in memory, not its
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,35 @@ class Benchmark:
             raise BenchmarkFormatError(f"{self.source or self.name}: duplicate item ids {dups[:5]}")
         if self.aggregate not in ("micro", "macro"):
             raise ValueError(f"aggregate must be 'micro' or 'macro', got {self.aggregate!r}")
+
+
+def _image_digest(image: ImageLike) -> str:
+    if isinstance(image, dict):
+        image = image.get("bytes") or image.get("path")
+    if isinstance(image, (bytes, bytearray)):
+        return hashlib.sha256(image).hexdigest()
+    if isinstance(image, (str, Path)):
+        return f"path:{image}"
+    return f"object:{id(image)}"  # an in-memory PIL image: unique to this run
+
+
+def item_key(item: EvalItem) -> str:
+    """A short digest of what the model is shown for `item` (prompt or question, options, hint, images or
+    video): the predictions cache records it, so an answer is never reused for another question that
+    happens to have the same id."""
+    payload = json.dumps(
+        [
+            item.prompt if item.prompt is not None else item.question,
+            item.options,
+            item.hint,
+            [_image_digest(im) for im in item.images],
+            str(item.video) if item.video is not None else None,
+            item.num_frames if item.video is not None else None,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 def _open(image: ImageLike) -> Image.Image:

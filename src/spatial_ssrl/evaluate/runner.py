@@ -2,8 +2,8 @@
 
 Layout of an output folder (one per model and generation settings):
 
-    OUT/run.json                      backend.describe() + mode: every setting that changes what is
-                                      generated (a rerun must match: no mixing of runs)
+    OUT/run.json                      backend.describe() + mode + protocol + prompt template: every
+                                      setting that changes what is generated (a rerun must match)
     OUT/results.json, OUT/results.md  every benchmark evaluated into OUT so far
     OUT/<benchmark>/predictions.jsonl {"id", "response"} per line, appended and flushed per batch
     OUT/<benchmark>/scored.jsonl      per item: answer, extracted prediction, score, format
@@ -12,6 +12,12 @@ Layout of an output folder (one per model and generation settings):
 `<benchmark>` is the benchmark's name made safe as one folder name (`dataset.paths.safe_component`:
 `..`, `/abs` or `a/b` cannot leave OUT), and every path is checked to resolve under OUT before it is
 written.
+
+Each benchmark is prompted, scored and summarised by its module (`evaluate.benchmarks`) under the run's
+protocol ("official" or "paper"). Two benchmarks of one run must have different names (a name is a
+cache folder), and every cached prediction carries the key of the question it answers (`items.item_key`):
+a cache that holds answers to other questions under the same ids (another file, another subset) is
+refused (RunMismatch) instead of being scored against the wrong items.
 
 Items whose id is already in predictions.jsonl are not generated again, so an interrupted run resumes
 where it stopped and a finished run only re-scores (a TransformersBackend then never loads the model).
@@ -35,10 +41,16 @@ from typing import Any
 
 from spatial_ssrl.dataset.paths import confined, safe_component
 from spatial_ssrl.evaluate.backends import Backend, plan_batches
-from spatial_ssrl.evaluate.items import Benchmark
-from spatial_ssrl.evaluate.prompts import MODES
-from spatial_ssrl.evaluate.scoring import score_item
-from spatial_ssrl.evaluate.summary import summarize
+from spatial_ssrl.evaluate.benchmarks import (
+    GENERIC_RULES,
+    BenchmarkRules,
+    ScoringContext,
+    check_protocol,
+    rules_for,
+)
+from spatial_ssrl.evaluate.benchmarks.base import Judge
+from spatial_ssrl.evaluate.items import Benchmark, item_key
+from spatial_ssrl.evaluate.prompts import MODES, load_template, render_prompt
 
 # A predictions line longer than this is not read (skipped and counted): far above any response a
 # generation budget allows (64 MiB is millions of tokens), it bounds the memory one corrupt line can take.
@@ -94,8 +106,8 @@ def _drop_partial_last_line(path: Path) -> None:
         fh.truncate(0)
 
 
-def _record(line: bytes) -> tuple[str, str] | None:
-    """(id, response) of one predictions line, or None if it is not one."""
+def _record(line: bytes) -> tuple[str, str, str | None] | None:
+    """(id, response, question key or None) of one predictions line, or None if it is not one."""
     try:
         record = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -105,11 +117,15 @@ def _record(line: bytes) -> tuple[str, str] | None:
     rid, response = record.get("id"), record.get("response")
     if isinstance(rid, bool) or not isinstance(rid, (str, int)) or not isinstance(response, str):
         return None
-    return str(rid), response
+    key = record.get("key")
+    return str(rid), response, key if isinstance(key, str) else None
 
 
-def read_cache(path: Path, ids: set[str] | None = None) -> CacheRead:
+def read_cache(path: Path, ids: set[str] | dict[str, str] | None = None) -> CacheRead:
     """The predictions of a cache file (only those of `ids` when given), read line by line.
+
+    `ids` may map each id to its question key (`items.item_key`): a line whose recorded key differs
+    answers another question under the same id (another file or subset under the same name).
 
     A line cut short by an interruption is dropped (and truncated away, so the next append starts on a
     fresh line). Lines that are not UTF-8 JSON objects with a string `id` and `response`, and lines
@@ -117,7 +133,7 @@ def read_cache(path: Path, ids: set[str] | None = None) -> CacheRead:
     for one id is fine.
 
     Raises:
-        RunMismatch: two lines give one id different responses.
+        RunMismatch: two lines give one id different responses, or a line answers another question.
     """
     out = CacheRead()
     if not path.exists():
@@ -137,9 +153,15 @@ def read_cache(path: Path, ids: set[str] | None = None) -> CacheRead:
             if record is None:
                 out.bad_lines += 1
                 continue
-            rid, response = record
+            rid, response, key = record
             if ids is not None and rid not in ids:
                 continue
+            if isinstance(ids, dict) and key is not None and key != ids[rid]:
+                raise RunMismatch(
+                    f"{path}, line {number}: the cached answer to item {rid!r} was made for another question "
+                    "(another file or subset under the same benchmark name): give this benchmark another name "
+                    "(--bench KIND:FILE:NAME) or use another --out"
+                )
             known = out.predictions.get(rid)
             if known is not None and known != response:
                 raise RunMismatch(
@@ -197,8 +219,8 @@ def _check_run(out_dir: Path, info: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-def _line(item_id: str, response: str) -> str | None:
-    line = json.dumps({"id": item_id, "response": response}, ensure_ascii=False) + "\n"
+def _line(item_id: str, response: str, key: str) -> str | None:
+    line = json.dumps({"id": item_id, "key": key, "response": response}, ensure_ascii=False) + "\n"
     if len(line.encode("utf-8")) > MAX_PREDICTION_LINE_BYTES:
         warnings.warn(
             f"item {item_id!r}: response of {len(response)} characters is over the cache's "
@@ -217,7 +239,8 @@ def generate_missing(bench: Benchmark, backend: Backend, out_dir: Path, mode: st
     """
     path = confined(out_dir, bench_dir(out_dir, bench.name) / "predictions.jsonl")
     path.parent.mkdir(parents=True, exist_ok=True)
-    cache = read_cache(path, {it.id for it in bench.items})
+    keys = {it.id: item_key(it) for it in bench.items}
+    cache = read_cache(path, keys)
     if cache.bad_lines:
         warnings.warn(
             f"{path}: skipped {cache.bad_lines} unusable line(s); their items are generated again", stacklevel=2
@@ -233,7 +256,7 @@ def generate_missing(bench: Benchmark, backend: Backend, out_dir: Path, mode: st
             responses = backend.generate(batch, mode)
             for item, response in zip(batch, responses):
                 cache.predictions[item.id] = response
-                line = _line(item.id, response)
+                line = _line(item.id, response, keys[item.id])
                 if line is not None:
                     fh.write(line)
             fh.flush()
@@ -243,32 +266,45 @@ def generate_missing(bench: Benchmark, backend: Backend, out_dir: Path, mode: st
     return cache
 
 
-def score_benchmark(bench: Benchmark, predictions: dict[str, str]) -> tuple[list[dict], dict[str, Any]]:
-    """Score every item of `bench` against `predictions` (id -> response; a missing id scores 0).
+def score_benchmark(
+    bench: Benchmark,
+    predictions: dict[str, str],
+    rules: BenchmarkRules | None = None,
+    ctx: ScoringContext | None = None,
+) -> tuple[list[dict], dict[str, Any]]:
+    """Score every item of `bench` against `predictions` (id -> response; a missing id scores 0) by the
+    benchmark's module (`rules`, default: the one its name selects) under `ctx.protocol`.
 
     Returns:
-        The per-item records (scored.jsonl) and the summary (`summarize`, plus `missing` and `source`).
+        The per-item records (scored.jsonl) and the summary (the module's, plus `missing`, `source`,
+        `protocol`, `rules`, `follows` and `judge`).
     """
+    rules = rules or rules_for(bench.rules or bench.name)
+    ctx = ctx or ScoringContext()
     records = []
     for item in bench.items:
         response = predictions.get(item.id)
-        result = score_item(item, response)
-        records.append(
-            {
-                "id": item.id,
-                "category": item.category,
-                "subcategory": item.subcategory,
-                "kind": item.kind,
-                "answer": item.answer,
-                "pred": result["pred"],
-                "score": result["score"],
-                "format": result["format"],
-                "missing": response is None,
-            }
-        )
-    summary = summarize(records, bench.aggregate)
+        result = dict(rules.score(item, response if isinstance(response, str) else "", ctx))
+        record = {
+            "id": item.id,
+            "category": item.category,
+            "subcategory": item.subcategory,
+            "kind": item.kind,
+            "answer": item.answer,
+            "pred": result.pop("pred", None),
+            "score": result.pop("score", None),
+            "format": result.pop("format", 0),
+            "missing": response is None,
+        }
+        record.update({k: v for k, v in result.items() if k not in record})
+        records.append(record)
+    summary = rules.summary(bench, records, ctx.protocol)
     summary["missing"] = sum(r["missing"] for r in records)
     summary["source"] = bench.source
+    summary["protocol"] = ctx.protocol if rules is not GENERIC_RULES else "generic"
+    summary["rules"] = rules.name
+    summary["follows"] = rules.follows
+    summary["judge"] = {"used": ctx.judge is not None, "calls": ctx.judge_calls}
     return records, summary
 
 
@@ -287,6 +323,16 @@ def benchmark_markdown(name: str, summary: dict[str, Any]) -> str:
         f"format {percent_text(summary['format_rate'])}, n = {summary['n']}",
         "",
     ]
+    if summary.get("rules"):
+        protocol, follows = summary.get("protocol", "?"), summary.get("follows", "")
+        lines += [f"protocol: {protocol} · rules: {summary['rules']} · follows: {follows}"]
+        if summary.get("headline"):
+            lines += [f"score = {summary['headline']}"]
+        lines.append("")
+    for title, table in (summary.get("breakdowns") or {}).items():
+        lines += [f"| {title} | n | score |", "|---|---:|---:|"]
+        lines += [f"| {k or '(none)'} | {v['n']} | {percent_text(v['score'])} |" for k, v in table.items()]
+        lines.append("")
     for title, table in (("category", summary["by_category"]), ("subcategory", summary["by_subcategory"])):
         if not table or (title == "subcategory" and set(table) <= set(summary["by_category"])):
             continue
@@ -302,7 +348,11 @@ def benchmark_markdown(name: str, summary: dict[str, Any]) -> str:
 def results_markdown(results: dict[str, Any]) -> str:
     """results.md: a table of every benchmark of the run, then each benchmark's section."""
     run = results.get("run", {})
-    lines = [f"# Results: {run.get('model', '?')} ({run.get('mode', '?')} prompts)", ""]
+    lines = [
+        f"# Results: {run.get('model', '?')} ({run.get('mode', '?')} prompts, "
+        f"{run.get('protocol', 'official')} protocol, template {run.get('prompt_template', 'project')})",
+        "",
+    ]
     lines += ["| benchmark | n | score | format |", "|---|---:|---:|---:|"]
     for name, s in results["benchmarks"].items():
         lines.append(f"| {name} | {s['n']} | {percent_text(s['score'])} | {percent_text(s['format_rate'])} |")
@@ -334,27 +384,92 @@ def _write_json(out_dir: Path, path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+DEFAULT_TEMPLATES = {"official": "project", "paper": "spatial-ssrl"}  # the prompt template of each protocol
+
+
+def template_label(template: str) -> str:
+    """How run.json records a template: its name, or `file:<sha256 prefix>` of a template file's text."""
+    if template in DEFAULT_TEMPLATES.values() or template == "harness":
+        return template
+    import hashlib
+
+    return "file:" + hashlib.sha256(template.encode("utf-8")).hexdigest()[:16]
+
+
+def check_unique_names(benchmarks: list[Benchmark]) -> None:
+    """Refuse two benchmarks with one name: they would share one cache folder and one results entry.
+
+    Raises:
+        RunMismatch: naming both sources and how to rename one.
+    """
+    seen: dict[str, str] = {}
+    for bench in benchmarks:
+        folder = safe_component(bench.name)
+        if folder in seen:
+            raise RunMismatch(
+                f"two benchmarks are named {bench.name!r} ({seen[folder]} and {bench.source}): "
+                "name one of them with --bench KIND:FILE:NAME"
+            )
+        seen[folder] = bench.source or bench.name
+
+
+def prepare_benchmark(bench: Benchmark, mode: str, protocol: str, template: str) -> tuple[Benchmark, BenchmarkRules]:
+    """Apply the benchmark module's `prepare` and render every item's prompt (question + template)."""
+    rules = rules_for(bench.rules or bench.name)
+    if rules.prepare is not None:
+        bench = rules.prepare(bench, protocol)
+    for item in bench.items:
+        item.prompt = render_prompt(item, rules.question(item, protocol), mode, template, rules.answer_style)
+    return bench, rules
+
+
 def evaluate(
     benchmarks: list[Benchmark],
     backend: Backend,
     out_dir: str | Path,
     mode: str = "cot",
     progress: bool = True,
+    protocol: str = "official",
+    prompt_template: str | None = None,
+    judge: Judge | None = None,
+    judge_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Generate what is missing, score everything, write the results; returns results.json's content."""
+    """Generate what is missing, score everything, write the results; returns results.json's content.
+
+    Args:
+        protocol: "official" (each benchmark's own harness) or "paper" (the Spatial-SSRL authors' settings).
+        prompt_template: a template name or file (`prompts.load_template`); default: the protocol's
+            (`DEFAULT_TEMPLATES`).
+        judge: an LLM judge for the official harness's fallbacks (`evaluate.judge`); None = exact matching only.
+        judge_info: how the judge is recorded in the results (server, model).
+
+    Raises:
+        RunMismatch: the folder holds another run's predictions, or two benchmarks share a name.
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    check_protocol(protocol)
+    template = load_template(prompt_template or DEFAULT_TEMPLATES[protocol])
+    check_unique_names(benchmarks)
     out_dir = Path(out_dir)
-    info = _check_run(out_dir, {**backend.describe(), "mode": mode})
+    info = _check_run(
+        out_dir,
+        {**backend.describe(), "mode": mode, "protocol": protocol, "prompt_template": template_label(template)},
+    )
     results_path = confined(out_dir, out_dir / "results.json")
     results = _read_results(results_path)
     for bench in benchmarks:
         started = time.perf_counter()
+        bench, rules = prepare_benchmark(bench, mode, protocol, template)
         cache = generate_missing(bench, backend, out_dir, mode, progress)
-        records, summary = score_benchmark(bench, cache.predictions)
+        folder = bench_dir(out_dir, bench.name)
+        cached_judge = None if judge is None else CachedJudge(judge, confined(out_dir, folder / "judge.jsonl"))
+        ctx = ScoringContext(protocol=protocol, judge=cached_judge)
+        records, summary = score_benchmark(bench, cache.predictions, rules, ctx)
+        if judge is not None and judge_info:
+            summary["judge"].update(judge_info)
         summary["cache_bad_lines"] = cache.bad_lines
         summary["seconds"] = round(time.perf_counter() - started, 3)
-        folder = bench_dir(out_dir, bench.name)
         with open(confined(out_dir, folder / "scored.jsonl"), "w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         _write_json(out_dir, folder / "results.json", {"run": info, "benchmark": bench.name, **summary})

@@ -1,0 +1,118 @@
+"""`load_benchmark(spec)`: read the benchmark a `--bench` spec names, with the loader of its module.
+
+Specs are `kind:PATH[:name]`. `pretext` (a dataset folder from `ssrl generate`, the arg is the split)
+and `tsv` (VLMEvalKit's TSV layout) are read by `evaluate.readers`; every other kind (`viewspatial`,
+`whatsup`, `vsibench`, `qspatial`, ...) belongs to the benchmark module that declares it in its
+`spec_kinds` (`evaluate.benchmarks`). A bare path is recognised by its type: a dataset folder, a `.tsv`,
+or records whose fields a module's `sniff` recognises.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spatial_ssrl.evaluate.benchmarks import registered_benchmarks
+from spatial_ssrl.evaluate.items import Benchmark, BenchmarkFormatError
+from spatial_ssrl.evaluate.readers import (
+    read_pretext,
+    read_records,
+    read_tsv,
+    read_viewspatial,
+    read_vsibench,
+    read_whatsup,
+)
+
+BUILTIN_KINDS = ("pretext", "tsv")  # read by evaluate.readers; other kinds come from benchmark modules
+_LEGACY = {"viewspatial": read_viewspatial, "whatsup": read_whatsup, "vsibench": read_vsibench}
+
+
+def _module_readers() -> dict:
+    readers = {}
+    for rules in registered_benchmarks().values():
+        for kind in rules.spec_kinds:
+            if rules.read is not None:
+                readers[kind] = rules
+    return readers
+
+
+def spec_kinds() -> tuple[str, ...]:
+    """Every `kind:` prefix a spec may start with."""
+    return (*BUILTIN_KINDS, *sorted({*_module_readers(), *_LEGACY}))
+
+
+def parse_spec(spec: str) -> tuple[str | None, Path, str | None]:
+    """(kind or None, path, trailing argument or None) of `kind:PATH[:arg]`."""
+    kind, sep, rest = spec.partition(":")
+    if not sep or kind not in spec_kinds():
+        kind, rest = None, spec
+    arg = None
+    if not Path(rest).exists() and ":" in rest:
+        rest, arg = rest.rsplit(":", 1)
+    return kind, Path(rest), arg or None
+
+
+def sniff_kind(path: Path) -> str:
+    """The layout of a file given without a kind.
+
+    Raises:
+        BenchmarkFormatError: no layout recognises it.
+    """
+    if path.is_dir():
+        if (path / "data").is_dir():
+            return "pretext"
+        raise BenchmarkFormatError(f"{path}: a folder is read only as a generated dataset (with data/)")
+    suffix = path.suffix.lower()
+    if suffix == ".tsv":
+        return "tsv"
+    modules = _module_readers()
+    keys: set[str] | None = None
+    if suffix in (".json", ".jsonl", ".parquet"):
+        records = read_records(path)
+        keys = set(records[0]) if records and isinstance(records[0], dict) else set()
+    for kind, rules in sorted(modules.items()):
+        if rules.sniff is not None and rules.sniff(path, keys):
+            return kind
+    if keys is not None:  # layouts whose module has no sniff of its own
+        if "caption_options" in keys and "whatsup" not in modules:
+            return "whatsup"
+        if keys & {"ground_truth", "scene_name", "video", "video_path"} and "vsibench" not in modules:
+            return "vsibench"
+        if keys & {"choices", "image_path"} and "viewspatial" not in modules:
+            return "viewspatial"
+    raise BenchmarkFormatError(f"{path}: cannot tell the benchmark layout; prefix it with one of {spec_kinds()}")
+
+
+def load_benchmark(
+    spec: str,
+    *,
+    data_root: str | Path | None = None,
+    num_frames: int = 16,
+    seed: int = 0,
+    limit: int | None = None,
+) -> Benchmark:
+    """Read the benchmark a spec names; `limit` keeps its first items (a quick look).
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        BenchmarkFormatError: the file is not in the layout of its kind (the message names file, row, column).
+    """
+    kind, path, arg = parse_spec(spec)
+    if not path.exists():
+        raise FileNotFoundError(f"benchmark {spec!r}: {path} does not exist")
+    kind = kind or sniff_kind(path)
+    modules = _module_readers()
+    if kind == "pretext":
+        bench = read_pretext(path, split=arg or "validation")
+    elif kind == "tsv":
+        bench = read_tsv(path, name=arg, data_root=data_root)
+    elif kind in modules:
+        bench = modules[kind].read(path, name=arg, data_root=data_root, num_frames=num_frames, seed=seed)
+    elif kind == "whatsup":
+        bench = read_whatsup(path, name=arg, data_root=data_root, seed=seed)
+    elif kind == "viewspatial":
+        bench = read_viewspatial(path, name=arg, data_root=data_root)
+    else:
+        bench = read_vsibench(path, name=arg, data_root=data_root, num_frames=num_frames)
+    if limit is not None:
+        bench.items = bench.items[:limit]
+    return bench
