@@ -60,6 +60,9 @@ class CachedJudge:
                             self.replies[record["key"]] = record["reply"]
                     except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
                         continue  # a cut-short or foreign line: that prompt is asked again
+            with open(self.path, "rb+") as fh:
+                if fh.seek(0, os.SEEK_END) and (fh.seek(-1, os.SEEK_END), fh.read(1))[1] != b"\n":
+                    fh.write(b"\n")  # end a line cut short, so the next reply starts a line of its own
 
     def __call__(self, prompt: str) -> str:
         key = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
