@@ -555,6 +555,9 @@ def build(config: BuildConfig, sources: Iterable[SourceRef], discovery_skips: di
         splits = [split_of(hashes.get(r.id, r.id), config.splits) for r in refs]
         quotas = plan_quotas(config, refs, active)
         planned = sum(sum(q.values()) for q in quotas)
+        planned_per_task = Counter()
+        for q in quotas:
+            planned_per_task.update(q)
         unplaced = Counter()  # samples of a task no readable, distinct source can serve: a shortfall from the start
         if config.total is not None:
             unplaced = Counter(task_totals(config))
@@ -589,7 +592,11 @@ def build(config: BuildConfig, sources: Iterable[SourceRef], discovery_skips: di
         "group_count": len(groups),
         "skipped_sources": len(skipped),
     }
-    shortfall = Counter(stats["shortfall"]) + unplaced  # + keeps positive counts only
+    # The target per task: the requested total split by the mix, or (without --total) the per-source
+    # quotas planned in round 0. Shortfall = target - produced, so it is never hidden by a missing --total.
+    target = Counter(task_totals(config)) if config.total is not None else planned_per_task
+    stats["target_per_task"] = dict(sorted(target.items()))
+    shortfall = target - Counter(stats["per_task"])  # - keeps positive counts only
     stats["shortfall"] = dict(sorted(shortfall.items()))
     stats["content_prepass"] = prepass
     stats["redone_shards"] = redone[:MAX_LISTED]
@@ -619,13 +626,6 @@ def _merge_stats(results, config, refs, splits, planned, seconds) -> dict:
             for key, n in f["answers"].items():
                 task, answer = key.split("\0")
                 answers.setdefault(task, Counter())[answer] += n
-    final_short = Counter()
-    if config.total is not None and results:
-        last = max(r["round"] for r in results)
-        for r in results:
-            if r["round"] == last:
-                for task, per_source in r["shortfall"].items():
-                    final_short[task] += sum(per_source.values())
     samples = sum(per_task.values())
     return {
         "tool_version": __version__,
@@ -633,7 +633,6 @@ def _merge_stats(results, config, refs, splits, planned, seconds) -> dict:
         "requested": config.total,
         "planned_round0": planned,
         "samples": samples,
-        "shortfall": dict(final_short),
         "per_task": dict(sorted(per_task.items())),
         "per_variant": dict(sorted(per_variant.items())),
         "per_split": {s: per_split.get(s, 0) for s in SPLITS},

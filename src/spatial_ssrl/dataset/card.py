@@ -39,11 +39,17 @@ def front_matter(stats: dict) -> dict[str, Any]:
 def write_card(out_dir: Path, stats: dict, config: BuildConfig) -> Path:
     """Counts per task, variant and split, rejections, parameters, seed and tool version."""
     shortfall = ", ".join(f"{task} {n}" for task, n in sorted(stats["shortfall"].items())) or "none"
+    target = stats.get("target_per_task", {})
+    per_task = [
+        (task, target.get(task, "—"), stats["per_task"].get(task, 0), stats["shortfall"].get(task, 0))
+        for task in sorted({*target, *stats["per_task"]})
+    ]
     text = render(
         "card.md.j2",
         front_matter=yaml.safe_dump(front_matter(stats), sort_keys=False, default_flow_style=False),
         stats=stats,
         shortfall=shortfall,
+        per_task=per_task,
         params=json.dumps(config.identity(), indent=2, sort_keys=True, default=str),
     )
     path = Path(out_dir) / "README.md"
