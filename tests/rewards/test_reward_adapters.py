@@ -152,7 +152,11 @@ def test_easyr1_batch_interface():
         {"response": "<think>r</think>\\boxed{2 - 3 - 1}", "response_length": 9, "ground_truth": "2-3-1"},
         {"response": "<think>r</think>\\boxed{(3, 1)}", "response_length": 9, "ground_truth": "3-1"},
     ]
-    got = _load_by_path(easyr1).compute_score(inputs)
+    loaded = _load_by_path(easyr1)
+    # Current EasyR1 reads the calling convention from the module (getattr(module, "REWARD_TYPE", "batch"));
+    # its config has no reward_type key any more.
+    assert loaded.REWARD_TYPE == "batch" and loaded.REWARD_NAME == "spatial_ssrl"
+    got = loaded.compute_score(inputs)
     assert got == [
         {"overall": 1.0, "format": 1.0, "accuracy": 1.0},
         {"overall": pytest.approx(0.1), "format": 1.0, "accuracy": 0.0},
