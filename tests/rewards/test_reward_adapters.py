@@ -85,6 +85,8 @@ def test_trl_batch_with_columns_as_trl_passes_them():
 
 
 def test_trl_answer_type_falls_back_to_task():
+    import spatial_ssrl.tasks  # noqa: F401 - registers the built-in tasks (a trainer script imports them too)
+
     got = trl_rewards.accuracy_reward(["<think>r</think>\\boxed{0, 2, 3, 1}"], answer=["0-2-3-1"], task=["shuffle"])
     assert got == [1.0]
 
