@@ -229,6 +229,39 @@ def test_vlmevalkit_tsv(dataset, source_rows, tmp_path):
     _no_tmp_left(out)
 
 
+def _vlmevalkit_dump(b64: str, name: str, img_root: Path) -> Path:
+    """VLMEvalKit's path from a TSV cell to the file a model reads, as its code does it (read, not
+    copied): base64-decode, open with PIL, convert RGBA/P/LA to RGB, `save(os.path.join(img_root, name))`
+    with the format PIL infers from the file name."""
+    image = Image.open(io.BytesIO(base64.b64decode(b64)))
+    if image.mode in ("RGBA", "P", "LA"):
+        image = image.convert("RGB")
+    path = img_root / name
+    image.save(path)
+    return path
+
+
+def test_vlmevalkit_images_survive_its_dump_lossless(dataset, source_rows, tmp_path):
+    """Every image VLMEvalKit writes to disk from our TSV decodes to exactly the pixels of the dataset's
+    image (byte-identical arrays), for single and multi-image rows: the names end in `.png`."""
+    import numpy as np
+
+    out = tmp_path / "vlm"
+    export(dataset, "vlmevalkit", out)
+    checked = 0
+    for r in _read_tsv(out / "spatial_ssrl_validation.tsv") + _read_tsv(out / "spatial_ssrl_train.tsv"):
+        src = source_rows[r["id"]]
+        cells = json.loads(r["image"]) if len(src["images"]) > 1 else [r["image"]]
+        names = json.loads(r["image_path"]) if len(src["images"]) > 1 else [r["image_path"]]
+        for cell, name, original in zip(cells, names, src["images"], strict=True):
+            assert name.endswith(".png")
+            saved = np.asarray(Image.open(_vlmevalkit_dump(cell, name, tmp_path)).convert("RGB"))
+            want = np.asarray(Image.open(io.BytesIO(original["bytes"])).convert("RGB"))
+            assert saved.shape == want.shape and saved.tobytes() == want.tobytes(), name
+            checked += 1
+    assert checked >= len(source_rows)
+
+
 def test_question_without_options_keeps_the_question():
     problem = "<image>\nWhere?\nOptions:\nA. Front\nB. Back\nAnswer with the letter."
     text, option_images = question_without_options(problem, {"A": "Front", "B": "Back"})

@@ -2,10 +2,11 @@
 
 Columns: `index` (int, per file), `image` (base64 of the encoded image; for a multi-image sample a
 JSON list of base64 strings, which VLMEvalKit parses into a list), `image_path` (file names VLMEvalKit
-uses when it dumps a multi-image row; a JSON list in that case), `question` (the problem without
-`<image>` placeholders and without its option lines; for multi-image samples it ends with a line saying
-which image is which option), `A`..`D` (option texts), `answer` (letter, or the canonical answer string),
-`category` (task), `l2-category` (variant), `split`, `answer_type`, `id`.
+saves the decoded images under, always `.png` so its save is lossless; a JSON list for a multi-image
+row), `question` (the problem without `<image>` placeholders and without its option lines; for
+multi-image samples it ends with a line saying which image is which option), `A`..`D` (option texts),
+`answer` (letter, or the canonical answer string), `category` (task), `l2-category` (variant), `split`,
+`answer_type`, `id`.
 
 Cells a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return)
 get a leading `'` (`common.neutralise_formula`) in every column except RAW_COLUMNS, which VLMEvalKit
@@ -80,10 +81,11 @@ def convert(row: dict, index: int) -> dict:
         names.update({k: f"option {letter}" for k, letter in option_images})
         question += "\nThe images are, in order: " + ", ".join(f"image {k} is {v}" for k, v in names.items()) + "."
     b64 = [base64.b64encode(im["bytes"]).decode("ascii") for im in images]
-    ext = "png" if images and images[0]["bytes"][:4] == b"\x89PNG" else "jpg"
-    # VLMEvalKit saves the decoded images under these names: the split (a row value) must not hold a path.
+    # VLMEvalKit decodes each image and saves it under these names with PIL, which picks the format from
+    # the extension: `.png` keeps the pixels the answer was made from (a `.jpg` name re-encoded every
+    # image at PIL's default JPEG quality, median 34 dB PSNR). The split (a row value) must not hold a path.
     split = safe_component(row["split"])
-    paths = [f"spatial_ssrl_{split}_{index}_{k}.{ext}" for k in range(len(images))]
+    paths = [f"spatial_ssrl_{split}_{index}_{k}.png" for k in range(len(images))]
     record = {
         "index": index,
         "image": b64[0] if len(b64) == 1 else json.dumps(b64),
