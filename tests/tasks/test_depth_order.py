@@ -61,6 +61,30 @@ def test_most_scenes_yield_a_sample():
     assert accepted >= 10
 
 
+def test_question_says_what_depth_means_and_its_example_never_leaks_the_answer():
+    """The question measures depth along the viewing direction (what the answer is computed from), and
+    its example order is random and never the answer (a fixed `2-3-1` was the answer in 1 of 6 samples)."""
+    import re
+
+    examples, n = set(), 0
+    for s in range(6):
+        src = make_scene(s, 480, 360).to_source(f"s{s}")
+        for i in range(8):
+            sample = run_task("depth_order", src, seed=1, index=i)
+            if isinstance(sample, Rejection):
+                continue
+            n += 1
+            assert "measured along the direction the camera faces" in sample.question
+            assert "not the straight-line distance" in sample.question
+            example = re.search(
+                r"for example, (\d-\d-\d) would mean region (\d) is nearest and region (\d)", sample.question
+            )
+            assert example and example.group(1) != sample.answer
+            assert example.group(2) == example.group(1)[0] and example.group(3) == example.group(1)[-1]
+            examples.add(example.group(1))
+    assert n >= 20 and len(examples) >= 4  # drawn, not fixed
+
+
 def test_flat_wall_never_yields_an_ordering():
     # A wall 5 m away with 2 cm of noise: min-max normalisation would stretch the noise to [0, 1];
     # the relative true-depth gap rule must refuse it.

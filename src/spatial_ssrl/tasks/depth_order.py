@@ -5,7 +5,10 @@ grid offset and keep tiles that are almost fully valid and nearly flat in depth.
 tiles whose depths are clearly apart.
 Render: circle each region on the photo (the ring clears the region itself) with labels 1-3
 assigned at random.
-Answer: the labels from nearest to farthest, e.g. `3-1-2`.
+Answer: the labels from nearest to farthest, e.g. `3-1-2`. "Depth" is the z-buffer depth (distance along
+the optical axis), which is what depth maps store; the question says so, because with a wide field of
+view it can order regions differently from the straight-line distance. The example order in the
+question is drawn at random and never equals the answer.
 Verifiability (per region): valid-depth fraction, spread of normalised depth <= 0.15 (paper);
 (per pair): normalised gap >= 0.05 (paper; log-depth by default), true-depth intervals disjoint, and a minimum
 relative gap in true depth, so noise on a flat wall (stretched to [0, 1] by normalisation)
@@ -108,12 +111,19 @@ def make_depth_order(
             norm_spread=float(t["n_max"][i] - t["n_min"][i]),
             valid_frac=float(t["valid_frac"][i]),
         )
+    # The example is a random order other than the answer, so it never leaks it (a fixed `2-3-1` was the
+    # answer in one sample out of six).
     n_lab = params.n_regions
+    example = answer
+    while example == answer:
+        example = "-".join(str(int(v)) for v in rng.permutation(np.arange(1, n_lab + 1)))
+    ex = example.split("-")
     question = (
         f"<image>\n{n_lab} small regions of this photo are circled in red and labelled 1 to {n_lab}. "
-        "Order the regions by their distance from the camera, from nearest to farthest. Answer with the "
-        f"{n_lab} labels joined by dashes, nearest first (for example, 2-3-1 would mean region 2 is nearest "
-        "and region 1 is farthest)."
+        "Order the regions by depth, that is by how far in front of the camera each one lies, measured along "
+        "the direction the camera faces (not the straight-line distance to the lens), from nearest to farthest. "
+        f"Answer with the {n_lab} labels joined by dashes, nearest first (for example, {example} would mean "
+        f"region {ex[0]} is nearest and region {ex[-1]} is farthest)."
     )
     return Sample(
         task=TASK,
