@@ -99,7 +99,9 @@ def sample_to_row(sample: Sample, split: str = "train", image_format: str = "jpe
         "answer": sample.answer,
         "answer_type": sample.answer_type,
         "options": encode_options(sample.options),
-        "meta": json.dumps(sample.meta, sort_keys=True),
+        "meta": json.dumps(
+            {**sample.meta, "attempt": sample.attempt} if sample.attempt else sample.meta, sort_keys=True
+        ),
     }
 
 

@@ -21,8 +21,15 @@ from spatial_ssrl.contract import check_answer_type, record_task_answer_type
 from spatial_ssrl.engine.rng import derive_rng
 from spatial_ssrl.engine.sample import Rejection, Sample, Source
 
-TaskFn = Callable[[Source, np.random.Generator, Any, str], "Sample | Rejection"]
-"""`fn(source, rng, params, variant) -> Sample | Rejection`: one attempt at a verifiable sample."""
+TaskFn = Callable[..., "Sample | Rejection"]
+"""`fn(source, rng, params, variant) -> Sample | Rejection`: one attempt at a verifiable sample. A task
+registered with a `draw` is called as `fn(source, rng, params, variant, plan)`."""
+
+QuestionDraw = Callable[[np.random.Generator, Any, str], dict]
+"""`draw(rng, params, variant) -> plan`: everything that decides a sample's answer (which piece, which
+direction, facing, option set, letter), drawn before any geometry. The engine keeps the plan fixed
+while it retries only the geometry (`run_task(..., attempt=k)`), so sources that reject often do not
+skew the answers towards the ones that are easy to realise."""
 
 ColdstartTemplate = Callable[[dict, dict], str]
 """`template(row, meta) -> text`: the reasoning of a cold-start response, from how the sample was made.
@@ -49,6 +56,7 @@ class TaskSpec:
         mix_weight: the task's weight in the default task mix of a build with a total count (the built-in
             tasks use their counts in the released Spatial-SSRL-81k); None = the mean of the others.
         coldstart: the template writing cold-start reasoning for a sample, or None (cold start skips it).
+        draw: the question draw (`QuestionDraw`), or None: every attempt then draws everything afresh.
     """
 
     name: str
@@ -60,6 +68,7 @@ class TaskSpec:
     description: str
     mix_weight: float | None = None
     coldstart: ColdstartTemplate | None = None
+    draw: QuestionDraw | None = None
 
     def pick_variant(self, rng: np.random.Generator, weights: Mapping[str, float] | None = None) -> str:
         """Draw a variant with probability proportional to `weights` (default: the registered weights)."""
@@ -88,6 +97,7 @@ def register_task(
     description: str = "",
     mix_weight: float | None = None,
     coldstart: ColdstartTemplate | None = None,
+    draw: QuestionDraw | None = None,
 ) -> Any:
     """Register `fn` as task `name` and return it; without `fn`, return a decorator that does so.
 
@@ -101,6 +111,7 @@ def register_task(
         description: one line (default: the first line of `fn`'s docstring).
         mix_weight: weight in the default task mix (see `TaskSpec.mix_weight`).
         coldstart: cold-start reasoning template (see `ColdstartTemplate`).
+        draw: the question draw (see `QuestionDraw`); with it, `fn` receives the plan as a fifth argument.
 
     Raises:
         TaskDefinitionError: an unknown answer type, params not a dataclass, no variants, a negative
@@ -130,6 +141,7 @@ def register_task(
             description=description or (fn.__doc__ or "").strip().split("\n")[0],
             mix_weight=mix_weight,
             coldstart=coldstart,
+            draw=draw,
         )
         record_task_answer_type(name, answer_type)
         return fn
@@ -174,8 +186,15 @@ def run_task(
     params: Any = None,
     variant: str | None = None,
     variant_weights: Mapping[str, float] | None = None,
+    attempt: int = 0,
 ) -> Sample | Rejection:
-    """Make sample `index` of task `name` from `source`, deterministically from (seed, source.id, name, index).
+    """Make sample `index` of task `name` from `source`, deterministically from (seed, source.id, name,
+    index, attempt).
+
+    The variant and, for a task with a `draw`, its question plan come from the stream of
+    (seed, source, task, index) alone; the geometry from the stream of the attempt. Attempts of one index
+    therefore ask the same question (same answer) with other geometry: the builder retries a rejected
+    sample this way. A task without a `draw` gets one stream per attempt for everything.
 
     Returns the Sample, or a Rejection saying why no verifiable sample could be made. The sample's answer
     type is the registered one (a task may leave it unset); a sample declaring another type, or claiming
@@ -189,7 +208,14 @@ def run_task(
         raise ValueError(f"task {name!r} has no variant {variant!r}; known: {sorted(spec.variants)}")
     if spec.needs_depth and not source.has_depth:
         return Rejection(name, "source.no_depth", f"{source.id} has no depth map")
-    result = spec.fn(source, rng, params if params is not None else spec.params_cls(), variant)
+    params = params if params is not None else spec.params_cls()
+    if spec.draw is not None:
+        plan = {**spec.draw(rng, params, variant), "attempt": attempt}
+        result = spec.fn(source, derive_rng(seed, source.id, name, index, attempt), params, variant, plan)
+    else:
+        result = spec.fn(
+            source, rng if attempt == 0 else derive_rng(seed, source.id, name, index, attempt), params, variant
+        )
     if isinstance(result, Sample):
         if result.answer_type is None:
             result.answer_type = spec.answer_type
@@ -201,4 +227,5 @@ def run_task(
         if result.task != name:
             raise TaskDefinitionError(f"task {name!r} made a sample claiming task {result.task!r}")
         result.index = index
+        result.attempt = attempt
     return result

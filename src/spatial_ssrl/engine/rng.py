@@ -22,6 +22,8 @@ def derive_seed_words(seed: int, *keys: object) -> list[int]:
     return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
 
 
-def derive_rng(seed: int, source_id: str, task: str, index: int = 0) -> np.random.Generator:
-    """The random stream for sample `index` of `task` on source `source_id`."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(derive_seed_words(seed, source_id, task, index))))
+def derive_rng(seed: int, source_id: str, task: str, index: int = 0, attempt: int | None = None) -> np.random.Generator:
+    """The random stream for sample `index` of `task` on source `source_id`; with `attempt`, the stream of
+    that geometry attempt (the engine retries the geometry of a sample without redrawing its question)."""
+    keys: tuple = (source_id, task, index) if attempt is None else (source_id, task, index, "attempt", attempt)
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(derive_seed_words(seed, *keys))))

@@ -109,6 +109,7 @@ class Sample:
     options: dict[str, str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     index: int = 0
+    attempt: int = 0  # the geometry attempt that succeeded (run_task(..., index, attempt) remakes it)
 
     def __post_init__(self) -> None:
         n = self.question.count("<image>")
