@@ -73,7 +73,7 @@ def test_tiny_model_end_to_end(tiny, benches, tmp_path):
     backend = TransformersBackend(str(tiny["qwen2_5_vl"]), device_map="cpu", batch_size=4, max_new_tokens=4)
     results = evaluate(loaded, backend, tmp_path / "run", mode="cot", progress=False)
     counts = {name: s["n"] for name, s in results["benchmarks"].items()}
-    assert counts == {"tiny_bench": 8, "ViewSpatial": 6, "WhatsUp": 5, "VSI-Bench": 5}
+    assert counts == {"tiny_bench": 8, "ViewSpatial": 6, "WhatsUp-controlled_images": 5, "VSI-Bench": 5}
     for bench in loaded:
         folder = tmp_path / "run" / bench.name
         lines = (folder / "predictions.jsonl").read_text().splitlines()
@@ -181,7 +181,7 @@ def test_cli_eval_infer_compare(tiny, benches, tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "b"), *common]) == 0
     out = capsys.readouterr().out
     assert "tiny_bench" in out and "WhatsUp" in out
-    assert json.loads((tmp_path / "b" / "results.json").read_text())["benchmarks"]["WhatsUp"]["n"] == 3
+    assert json.loads((tmp_path / "b" / "results.json").read_text())["benchmarks"]["WhatsUp-controlled_images"]["n"] == 3
 
     Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "red.png")
     infer = ["infer", "--model", model, "--image", str(tmp_path / "red.png"), "--question", "What colour is it?"]

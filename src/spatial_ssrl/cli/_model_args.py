@@ -16,4 +16,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=DTYPES, default="auto", help="auto = the checkpoint's dtype")
     parser.add_argument("--max-new-tokens", type=int, default=None, help="default: generous for cot, short for direct")
     parser.add_argument("--max-pixels", type=int, default=None, help="cap image pixels in the processor (Qwen-VL)")
-    parser.add_argument("--frames", type=int, default=16, help="frames sampled uniformly from a video")
+    parser.add_argument(
+        "--frames",
+        type=int,
+        default=None,
+        help="frames sampled uniformly from a video (default: 16 for infer; for eval the protocol's: "
+        "VSI-Bench 32 official, 128 paper)",
+    )

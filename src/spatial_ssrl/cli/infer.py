@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         kind="open",
         images=list(args.image),
         video=args.video,
-        num_frames=args.frames,
+        num_frames=args.frames or 16,
     )
     backend = make_backend(
         "transformers",

@@ -130,7 +130,7 @@ class TransformersBackend:
 
                 videos.append(item.visuals())
                 # Qwen-VL times the frames (Qwen3-VL writes timestamps into the prompt): tell it which were taken.
-                metadata.append(sampling_metadata(item.video, item.num_frames))
+                metadata.append(sampling_metadata(item.video, item.num_frames, item.extra.get("frame_rule", "round")))
             else:
                 images.extend(item.visuals())
         kwargs: dict[str, Any] = {"text": texts, "padding": True, "return_tensors": "pt"}

@@ -62,7 +62,7 @@ class EvalItem:
         if self.video is not None:
             from spatial_ssrl.evaluate.video import sample_frames
 
-            return list(sample_frames(self.video, self.num_frames))
+            return list(sample_frames(self.video, self.num_frames, self.extra.get("frame_rule", "round")))
         return [load_image(im) for im in self.images]
 
     def visual_sizes(self) -> tuple[tuple[int, int], ...]:

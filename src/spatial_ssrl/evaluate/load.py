@@ -23,7 +23,7 @@ from spatial_ssrl.evaluate.readers import (
 )
 
 BUILTIN_KINDS = ("pretext", "tsv")  # read by evaluate.readers; other kinds come from benchmark modules
-_LEGACY = {"viewspatial": read_viewspatial, "whatsup": read_whatsup, "vsibench": read_vsibench}
+_LEGACY = {"viewspatial": read_viewspatial, "whatsup": read_whatsup}  # kinds read without a module
 
 
 def _module_readers() -> dict:
@@ -67,12 +67,15 @@ def sniff_kind(path: Path) -> str:
     modules = _module_readers()
     keys: set[str] | None = None
     if suffix in (".json", ".jsonl", ".parquet"):
-        records = read_records(path)
-        keys = set(records[0]) if records and isinstance(records[0], dict) else set()
+        try:
+            records = read_records(path)
+            keys = set(records[0]) if records and isinstance(records[0], dict) else set()
+        except BenchmarkFormatError:
+            keys = None  # not a list of records (What'sUp's COCO/GQA files are lists of lists): sniff by name
     for kind, rules in sorted(modules.items()):
         if rules.sniff is not None and rules.sniff(path, keys):
             return kind
-    if keys is not None:  # layouts whose module has no sniff of its own
+    if keys:  # layouts whose module has no sniff of its own
         if "caption_options" in keys and "whatsup" not in modules:
             return "whatsup"
         if keys & {"ground_truth", "scene_name", "video", "video_path"} and "vsibench" not in modules:
@@ -86,11 +89,12 @@ def load_benchmark(
     spec: str,
     *,
     data_root: str | Path | None = None,
-    num_frames: int = 16,
+    num_frames: int | None = None,
     seed: int = 0,
     limit: int | None = None,
 ) -> Benchmark:
-    """Read the benchmark a spec names; `limit` keeps its first items (a quick look).
+    """Read the benchmark a spec names; `limit` keeps its first items (a quick look). `num_frames` None
+    leaves the frame count of videos to the benchmark's protocol (its module's `prepare`).
 
     Raises:
         FileNotFoundError: the path does not exist.
@@ -112,7 +116,7 @@ def load_benchmark(
     elif kind == "viewspatial":
         bench = read_viewspatial(path, name=arg, data_root=data_root)
     else:
-        bench = read_vsibench(path, name=arg, data_root=data_root, num_frames=num_frames)
+        bench = read_vsibench(path, name=arg, data_root=data_root, num_frames=num_frames or 16)
     if limit is not None:
         bench.items = bench.items[:limit]
     return bench

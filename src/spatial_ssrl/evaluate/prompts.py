@@ -158,8 +158,8 @@ def build_message(item: EvalItem, mode: str = "cot") -> dict:
         text, suffix = item.prompt, ""
     else:
         text, suffix = question_text(item), instruction(item, mode)
-    if item.is_video:
-        message = user_message(f"{VIDEO_NOTE}\n{text}", 0, suffix)
+    if item.is_video:  # a module's rendered prompt words the video itself (VSI-Bench: "These are frames of a video.")
+        message = user_message(text if item.prompt is not None else f"{VIDEO_NOTE}\n{text}", 0, suffix)
         message["content"].insert(0, {"type": "video", "text": None})
         return message
     n = len(item.images)

@@ -50,6 +50,7 @@ from spatial_ssrl.evaluate.benchmarks import (
 )
 from spatial_ssrl.evaluate.benchmarks.base import Judge
 from spatial_ssrl.evaluate.items import Benchmark, item_key
+from spatial_ssrl.evaluate.judge import CachedJudge
 from spatial_ssrl.evaluate.prompts import MODES, load_template, render_prompt
 
 # A predictions line longer than this is not read (skipped and counted): far above any response a
@@ -464,7 +465,7 @@ def evaluate(
         cache = generate_missing(bench, backend, out_dir, mode, progress)
         folder = bench_dir(out_dir, bench.name)
         cached_judge = None if judge is None else CachedJudge(judge, confined(out_dir, folder / "judge.jsonl"))
-        ctx = ScoringContext(protocol=protocol, judge=cached_judge)
+        ctx = ScoringContext(protocol=protocol, judge=cached_judge, mode=mode)
         records, summary = score_benchmark(bench, cache.predictions, rules, ctx)
         if judge is not None and judge_info:
             summary["judge"].update(judge_info)

@@ -1,9 +1,12 @@
 """Uniform frame sampling from a video file with PyAV (FFmpeg's decoder; `pip install av`).
 
-Frame k of N is the frame at index round(k * (T - 1) / (N - 1)) of the T decoded frames, the usual
-uniform sampling of video benchmarks (first and last frame included). Frames are decoded in order and
-decoding stops after the last wanted frame. Several questions share one video (VSI-Bench asks about
-20 per scene), so the last few sampled videos are kept in memory.
+N frames of a video of T frames are taken at the indices of `linspace(0, T - 1, min(N, T))` (first and
+last frame included; every frame of a video shorter than N), made integers by one of two rules:
+- "round" (the default): round to the nearest index, as the Spatial-SSRL authors' VSI-Bench script
+  does (`np.linspace(...).round()`, halves to even);
+- "floor": truncate, as VSI-Bench's official lmms-eval code does (`np.linspace(..., dtype=int)`).
+Frames are decoded in order and decoding stops after the last wanted frame. Several questions share one
+video (VSI-Bench asks about 20 per scene), so the last few sampled videos are kept in memory.
 """
 
 from __future__ import annotations
@@ -23,13 +26,22 @@ def _av():
     return av
 
 
-def frame_indices(total: int, n: int) -> list[int]:
-    """`n` indices spread uniformly over `total` frames, first and last included (fewer if total < n)."""
+FRAME_RULES = ("round", "floor")  # how a linspace position becomes a frame index (module docstring)
+
+
+def frame_indices(total: int, n: int, rule: str = "round") -> list[int]:
+    """`n` indices spread uniformly over `total` frames, first and last included (all of them if total <= n).
+
+    Raises:
+        ValueError: `rule` is not one of FRAME_RULES.
+    """
+    if rule not in FRAME_RULES:
+        raise ValueError(f"frame rule must be one of {FRAME_RULES}, got {rule!r}")
     if total <= 0 or n <= 0:
         return []
-    if n == 1:
-        return [0]
-    return sorted({int(round(x)) for x in np.linspace(0, total - 1, min(n, total))})
+    positions = np.linspace(0, total - 1, min(n, total))
+    indices = np.floor(positions) if rule == "floor" else np.round(positions)
+    return sorted({int(x) for x in indices})
 
 
 @lru_cache(maxsize=1024)
@@ -46,12 +58,12 @@ def video_info(path: str) -> dict:
 
 
 @lru_cache(maxsize=8)
-def sample_frames(path: str | Path, n: int) -> tuple[Image.Image, ...]:
-    """`n` RGB frames sampled uniformly from the video at `path`."""
+def sample_frames(path: str | Path, n: int, rule: str = "round") -> tuple[Image.Image, ...]:
+    """`n` RGB frames sampled uniformly from the video at `path` (`rule`: see `frame_indices`)."""
     path = str(path)
     if not Path(path).is_file():
         raise FileNotFoundError(f"video not found: {path}")
-    wanted = frame_indices(video_info(path)["total_num_frames"], n)
+    wanted = frame_indices(video_info(path)["total_num_frames"], n, rule)
     if not wanted:
         raise ValueError(f"{path}: the video has no frames")
     av = _av()
@@ -70,11 +82,11 @@ def sample_frames(path: str | Path, n: int) -> tuple[Image.Image, ...]:
     return tuple(frames)
 
 
-def sampling_metadata(path: str | Path, n: int) -> dict:
+def sampling_metadata(path: str | Path, n: int, rule: str = "round") -> dict:
     """What a video processor needs to time the sampled frames (Qwen-VL puts timestamps in the prompt):
     the source's fps and frame count and the indices of the frames taken."""
     info = video_info(str(path))
-    indices = frame_indices(info["total_num_frames"], n)
+    indices = frame_indices(info["total_num_frames"], n, rule)
     fps = info["fps"] or 24.0
     return {**info, "fps": fps, "frames_indices": indices, "duration": info["total_num_frames"] / fps}
 

@@ -56,6 +56,7 @@ class ScoringContext:
     protocol: str = "official"
     judge: Judge | None = None
     judge_calls: int = 0
+    mode: str = "cot"  # the run's prompt mode ("cot" or "direct"): some harnesses parse the two differently
 
 
 # One item's score: {"score": 0..1 or None (unscored), "format": 0/1, "pred": extracted answer or None,

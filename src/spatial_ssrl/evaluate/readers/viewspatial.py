@@ -35,7 +35,7 @@ RELEASE_STEM = "ViewSpatial-Bench"  # the release's file name: its default bench
 
 
 def default_name(path: Path) -> str:
-    """"ViewSpatial" for the release's `ViewSpatial-Bench.json`, else "ViewSpatial-<file stem>" (unique per file)."""
+    """The default name: ViewSpatial for the release's `ViewSpatial-Bench.json`, else ViewSpatial-<file stem>."""
     return RULES if path.stem == RELEASE_STEM else f"{RULES}-{path.stem}"
 
 

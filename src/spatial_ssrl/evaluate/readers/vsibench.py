@@ -65,7 +65,7 @@ def category_of(question_type: str) -> str:
 
 
 def default_name(path: Path) -> str:
-    """"VSI-Bench" for the full set (`test.parquet`, the authors' `vsi_bench.json`, ...); otherwise
+    """The name "VSI-Bench" for the full set (`test.parquet`, the authors' `vsi_bench.json`, ...); otherwise
     "VSI-Bench-<subset>" (`test_debiased.parquet` -> "VSI-Bench-debiased", `mine.json` -> "VSI-Bench-mine")."""
     stem = path.stem
     if stem.casefold() in _FULL_SET_STEMS:
