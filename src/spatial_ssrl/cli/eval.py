@@ -42,7 +42,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=None,
         metavar="NAME|FILE",
         help="what follows the question: project, spatial-ssrl (the released checkpoints' format prompt), harness "
-        "(nothing), or a UTF-8 file with {question} (default: project for official, spatial-ssrl for paper)",
+        "(nothing), or a UTF-8 file with {question} (default: harness in direct mode; in cot mode project "
+        "for official, spatial-ssrl for paper)",
     )
     parser.add_argument("--judge-url", default=None, help="OpenAI-compatible server of an LLM judge (off by default)")
     parser.add_argument("--judge-model", default=None, help="the judge's model name on that server")

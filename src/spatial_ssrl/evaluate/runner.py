@@ -385,12 +385,19 @@ def _write_json(out_dir: Path, path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-DEFAULT_TEMPLATES = {"official": "project", "paper": "spatial-ssrl"}  # the prompt template of each protocol
+# The default prompt template per (protocol, mode): official direct runs ask exactly what the harness asks;
+# official cot runs add the project's think/boxed instruction; paper runs use the released checkpoints' prompt.
+DEFAULT_TEMPLATES = {
+    ("official", "direct"): "harness",
+    ("official", "cot"): "project",
+    ("paper", "direct"): "harness",
+    ("paper", "cot"): "spatial-ssrl",
+}
 
 
 def template_label(template: str) -> str:
     """How run.json records a template: its name, or `file:<sha256 prefix>` of a template file's text."""
-    if template in DEFAULT_TEMPLATES.values() or template == "harness":
+    if template in DEFAULT_TEMPLATES.values():
         return template
     import hashlib
 
@@ -439,8 +446,8 @@ def evaluate(
 
     Args:
         protocol: "official" (each benchmark's own harness) or "paper" (the Spatial-SSRL authors' settings).
-        prompt_template: a template name or file (`prompts.load_template`); default: the protocol's
-            (`DEFAULT_TEMPLATES`).
+        prompt_template: a template name or file (`prompts.load_template`); default: the protocol's and
+            mode's (`DEFAULT_TEMPLATES`).
         judge: an LLM judge for the official harness's fallbacks (`evaluate.judge`); None = exact matching only.
         judge_info: how the judge is recorded in the results (server, model).
 
@@ -450,7 +457,7 @@ def evaluate(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     check_protocol(protocol)
-    template = load_template(prompt_template or DEFAULT_TEMPLATES[protocol])
+    template = load_template(prompt_template or DEFAULT_TEMPLATES[protocol, mode])
     check_unique_names(benchmarks)
     out_dir = Path(out_dir)
     info = _check_run(
