@@ -177,33 +177,34 @@ def _count(summary: dict, row: dict) -> None:
 def _attempts(source: Source, task: str, wanted: int, first_index: int, config: BuildConfig, stats: dict):
     """Yield up to `wanted` samples from at most `wanted * max_attempts` tries.
 
-    Each sample index is a slot whose question (answer, variant, option set) stays fixed while up to
-    `max_attempts` attempts retry its geometry (`run_task(..., attempt=k)`); only a slot that fails them
-    all moves on to the next index and a new question. Retrying at the next index straight away, as
-    before, let sources that reject often skew the answers towards the ones easy to realise on them."""
-    accepted, tries, index = 0, 0, first_index
+    Each sample index is a slot whose question (answer, variant, option set: the task's question draw)
+    stays fixed while its geometry is retried (`run_task(..., attempt=k)`) until it succeeds or the
+    budget ends; the next slot then draws the next question. Moving to a new question after a rejection,
+    as before, let sources that reject some answers more than others skew the answers towards the ones
+    easy to realise on them (docs/builder.md). An answer a source cannot realise at all costs that
+    source the rest of its budget: its shortfall goes to other sources in the top-up rounds."""
+    accepted, tries, index, attempt = 0, 0, first_index, 0
     budget = wanted * config.max_attempts
     while accepted < wanted and tries < budget:
-        for attempt in range(min(config.max_attempts, budget - tries)):
-            tries += 1
-            try:
-                result = run_task(
-                    task,
-                    source,
-                    seed=config.seed,
-                    index=index,
-                    variant_weights=config.variant_weights.get(task),
-                    attempt=attempt,
-                )
-            except Exception as err:  # a task bug on one odd source must not end the whole run
-                result = Rejection(task, f"error.{type(err).__name__}", f"{source.id}: {err}")
-            if isinstance(result, Rejection):
-                stats["rejections"][result.reason] += 1
-                continue
-            yield result
-            accepted += 1
-            break
-        index += 1
+        tries += 1
+        try:
+            result = run_task(
+                task,
+                source,
+                seed=config.seed,
+                index=index,
+                variant_weights=config.variant_weights.get(task),
+                attempt=attempt,
+            )
+        except Exception as err:  # a task bug on one odd source must not end the whole run
+            result = Rejection(task, f"error.{type(err).__name__}", f"{source.id}: {err}")
+        if isinstance(result, Rejection):
+            stats["rejections"][result.reason] += 1
+            attempt += 1
+            continue
+        yield result
+        accepted += 1
+        index, attempt = index + 1, 0
 
 
 def run_shard(job: ShardJob, config: BuildConfig, report: Report = no_report) -> dict:

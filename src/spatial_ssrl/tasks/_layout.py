@@ -1,6 +1,8 @@
-"""Layout helpers several tasks share: equal grid pieces and lettered options."""
+"""Layout helpers several tasks share: equal grid pieces, retry windows and lettered options."""
 
 from __future__ import annotations
+
+import numpy as np
 
 LETTERS = "ABCDEFGH"  # option letters, in order
 
@@ -20,3 +22,18 @@ def grid_boxes(width: int, height: int, rows: int, cols: int) -> list[tuple[int,
 def format_options(options: dict[str, str]) -> str:
     """Options as question lines: "A. text" per option."""
     return "\n".join(f"{k}. {v}" for k, v in options.items())
+
+
+def retry_window(
+    width: int, height: int, rng: np.random.Generator, attempt: int, min_frac: float
+) -> tuple[int, int, int, int]:
+    """The part of the image (x0, y0, x1, y1) a geometry attempt works on: the whole image on attempt 0;
+    on a retry a window of the same aspect ratio, scaled by a factor drawn in [min_frac, 1), at a random
+    place. Retrying on another window is what lets a piece-based task keep its drawn answer (which piece,
+    which direction) when the first placement cannot realise it (a piece of plain sky)."""
+    if attempt == 0:
+        return 0, 0, width, height
+    scale = float(rng.uniform(min_frac, 1.0))
+    ww, wh = max(1, round(width * scale)), max(1, round(height * scale))
+    x0, y0 = int(rng.integers(0, width - ww + 1)), int(rng.integers(0, height - wh + 1))
+    return x0, y0, x0 + ww, y0 + wh

@@ -67,19 +67,28 @@ QUESTION = (
 """The question; `{lines}` becomes one `A. <image>` line per candidate (images 2-5)."""
 
 
-def make_crop(source: Source, rng: np.random.Generator, params: CropParams, variant: str) -> Sample | Rejection:
+def draw_crop(rng: np.random.Generator, params: CropParams, variant: str) -> dict:
+    """The question draw: the distractor kinds (the option set) and the letter of the true patch."""
+    kinds = [DISTRACTOR_KINDS[i] for i in rng.choice(len(DISTRACTOR_KINDS), params.n_options - 1, replace=False)]
+    return {"kinds": kinds, "answer_pos": int(rng.integers(params.n_options))}
+
+
+def make_crop(
+    source: Source, rng: np.random.Generator, params: CropParams, variant: str, plan: dict | None = None
+) -> Sample | Rejection:
     """Cropped patch inpainting: pick the patch that fills the blacked-out square."""
+    plan = plan if plan is not None else {**draw_crop(rng, params, variant), "attempt": 0}
     h, w = source.height, source.width
     s = min(h, w) // 2
     if s < params.min_patch_px:
         return Rejection(TASK, "crop.too_small", f"{w}x{h} image gives a patch under {params.min_patch_px} px")
 
-    # 1. Sample geometry: the hole, the distractor kinds, the answer's letter.
+    # 1. Geometry: the hole (the distractor kinds and the answer's letter are the question draw).
     x0, y0 = int(rng.integers(0, w - s + 1)), int(rng.integers(0, h - s + 1))
     patch = source.rgb[y0 : y0 + s, x0 : x0 + s].copy()
-    kinds = [DISTRACTOR_KINDS[i] for i in rng.choice(len(DISTRACTOR_KINDS), params.n_options - 1, replace=False)]
+    kinds = list(plan["kinds"])
     candidates = {k: _distractor(k, source.rgb, patch, x0, y0, s) for k in kinds}
-    answer_pos = int(rng.integers(params.n_options))
+    answer_pos = plan["answer_pos"]
 
     # 2. Verifiability: no distractor may be mistaken for the true patch.
     diffs = {k: structure_diff(candidates[k], patch) for k in kinds}
@@ -160,4 +169,5 @@ register_task(
     answer_type="choice",
     mix_weight=20200,
     coldstart=explain_crop,
+    draw=draw_crop,
 )

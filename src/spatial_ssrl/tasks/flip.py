@@ -2,7 +2,9 @@
 
 Geometry: a 2x2 grid labelled 0-3 in reading order; one piece is flipped in place, vertically
 (upside down, direction 0) or horizontally (mirrored, direction 1), with probability 1/2 each.
-Answer: `label-direction`, e.g. `3-0`.
+Answer: `label-direction`, e.g. `3-0`. The piece (and the example in the question) are the question
+draw (`draw_flip`), fixed while a rejected sample is retried; a retry works on a window of the photo
+(`_layout.retry_window`), so a piece that is plain sky in one placement can be realised in another.
 Verifiability: the flip must visibly change the piece (a flipped patch of sky or a symmetric
 object is pixel-identical to the original), and a vertical flip must look different from a
 horizontal one (else a 180-degree-symmetric piece makes the direction ambiguous).
@@ -16,7 +18,7 @@ import numpy as np
 
 from spatial_ssrl.engine.registry import register_task
 from spatial_ssrl.engine.sample import Rejection, Sample, Source
-from spatial_ssrl.tasks._layout import grid_boxes
+from spatial_ssrl.tasks._layout import grid_boxes, retry_window
 from spatial_ssrl.tasks._pixels import model_scale_gray
 from spatial_ssrl.tasks._render import label_pieces
 from spatial_ssrl.tasks._wording import check_answer, join
@@ -32,6 +34,7 @@ class FlipParams:
     min_piece_px: int = 32  # smallest piece side worth asking about
     min_flip_diff: float = 8.0  # grey difference (64-px scale) between piece and its flip
     min_direction_diff: float = 8.0  # grey difference between the vertical and horizontal flips
+    min_window_frac: float = 0.5  # a retry works on a window of at least this fraction of each side
 
 
 QUESTION = (
@@ -44,18 +47,32 @@ QUESTION = (
 """The question; the placeholders hold an example answer that differs from the true one."""
 
 
-def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, variant: str) -> Sample | Rejection:
+def draw_flip(rng: np.random.Generator, params: FlipParams, variant: str) -> dict:
+    """The question draw: which piece is flipped (the direction is the variant) and the example answer."""
+    label = int(rng.integers(4))
+    ex_label, ex_dir = int(rng.integers(4)), int(rng.integers(2))
+    if (ex_label, ex_dir) == (label, DIRECTIONS[variant]):
+        ex_label = (ex_label + 1) % 4
+    return {"label": label, "example": [ex_label, ex_dir]}
+
+
+def make_flip(
+    source: Source, rng: np.random.Generator, params: FlipParams, variant: str, plan: dict | None = None
+) -> Sample | Rejection:
     """Flipped patch recognition: find the one piece that is flipped and say how."""
-    h, w = source.height, source.width
+    plan = plan if plan is not None else {**draw_flip(rng, params, variant), "attempt": 0}
+    wx0, wy0, wx1, wy1 = retry_window(source.width, source.height, rng, plan["attempt"], params.min_window_frac)
+    rgb = source.rgb[wy0:wy1, wx0:wx1]
+    h, w = rgb.shape[:2]
     if w // 2 < params.min_piece_px or h // 2 < params.min_piece_px:
         return Rejection(TASK, "flip.too_small", f"{w}x{h} image gives pieces under {params.min_piece_px} px")
 
-    # 1. Sample geometry: which piece, which direction (the variant).
+    # 1. Geometry: the drawn piece, flipped in the variant's direction, on the grid of this window.
     boxes = grid_boxes(w, h, 2, 2)
-    label = int(rng.integers(4))
+    label = plan["label"]
     direction = DIRECTIONS[variant]
     x0, y0, x1, y1 = boxes[label]
-    piece = source.rgb[y0:y1, x0:x1]
+    piece = rgb[y0:y1, x0:x1]
     flipped = piece[::-1] if direction == 0 else piece[:, ::-1]
 
     # 2. Verifiability: the flip is visible, and its direction is unambiguous.
@@ -74,14 +91,12 @@ def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, vari
         )
 
     # 3. Render.
-    out = source.rgb[: boxes[-1][3], : boxes[-1][2]].copy()
+    out = rgb[: boxes[-1][3], : boxes[-1][2]].copy()
     out[y0:y1, x0:x1] = flipped
     out, label_boxes = label_pieces(out, boxes, [str(i) for i in range(4)])
 
     # 4. Question and answer.
-    ex_label, ex_dir = int(rng.integers(4)), int(rng.integers(2))
-    if (ex_label, ex_dir) == (label, direction):
-        ex_label = (ex_label + 1) % 4
+    ex_label, ex_dir = plan["example"]
     question = QUESTION.format(
         example=f"{ex_label}-{ex_dir}",
         ex_label=ex_label,
@@ -95,6 +110,7 @@ def make_flip(source: Source, rng: np.random.Generator, params: FlipParams, vari
         question=question,
         answer=f"{label}-{direction}",
         meta={
+            "window": [wx0, wy0, wx1, wy1],
             "piece_boxes": [list(b) for b in boxes],
             "trimmed_to": [int(boxes[-1][2]), int(boxes[-1][3])],
             "flipped_label": label,
@@ -142,4 +158,5 @@ register_task(
     answer_type="label_direction",
     mix_weight=4005,
     coldstart=explain_flip,
+    draw=draw_flip,
 )

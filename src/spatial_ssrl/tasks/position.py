@@ -108,15 +108,28 @@ def _meets(answer: str, front: tuple, side: tuple, threshold: np.ndarray, params
     return ok & (np.minimum(front_min, side_min) >= params.diagonal_min_ratio * np.maximum(front_mag, side_mag))
 
 
-def make_position(source: Source, rng: np.random.Generator, params: PositionParams, variant: str) -> Sample | Rejection:
-    """Relative 3-D position: where is region 2 as seen by a viewer standing at region 1?"""
-    # 1. Sample the question first (facing, wanted answer), then search for a pair realising it:
-    # this keeps the answer distribution uniform whatever the scene layout.
+def draw_position(rng: np.random.Generator, params: PositionParams, variant: str) -> dict:
+    """The question draw: the viewer's facing, the wanted relation and the order of the options."""
     names = [k for k, v in params.facing_weights.items() if v > 0]
     p = np.array([params.facing_weights[k] for k in names], dtype=float)
     facing = names[int(rng.choice(len(names), p=p / p.sum()))]
     option_texts = OPTION_SETS[variant]
-    wanted = option_texts[int(rng.integers(4))]
+    return {
+        "facing": facing,
+        "wanted": option_texts[int(rng.integers(4))],
+        "order": [option_texts[i] for i in rng.permutation(4)],
+    }
+
+
+def make_position(
+    source: Source, rng: np.random.Generator, params: PositionParams, variant: str, plan: dict | None = None
+) -> Sample | Rejection:
+    """Relative 3-D position: where is region 2 as seen by a viewer standing at region 1?"""
+    # 1. The question comes first (facing, wanted answer, option order: the question draw, kept while a
+    # rejected sample is retried), then a search for a pair realising it: this keeps the answer
+    # distribution uniform whatever the scene layout.
+    plan = plan if plan is not None else {**draw_position(rng, params, variant), "attempt": 0}
+    facing, wanted = plan["facing"], plan["wanted"]
 
     found = usable_tiles(TASK, source, rng, params)
     if isinstance(found, Rejection):
@@ -162,7 +175,7 @@ def make_position(source: Source, rng: np.random.Generator, params: PositionPara
     image, markers = draw_region_markers(source.rgb, regions, side)
 
     # 3. Options in random order; the answer is the letter of the wanted option.
-    order = [option_texts[i] for i in rng.permutation(4)]
+    order = list(plan["order"])
     letter_list = letters(4)
     options = dict(zip(letter_list, order))
     answer = letter_list[order.index(wanted)]
@@ -262,4 +275,5 @@ register_task(
     needs_depth=True,
     mix_weight=20200,
     coldstart=explain_position,
+    draw=draw_position,
 )

@@ -7,6 +7,8 @@ Question: for each ORIGINAL position in reading order, which label belongs there
 Answer: the inverse permutation, dash-joined, e.g. `0-2-3-1`.
 Verifiability: every (non-blanked) piece has texture and no two pieces are interchangeable, so
 exactly one arrangement restores the picture.
+The layout, permutation, blanked piece and example are the question draw (`draw_shuffle`), fixed while
+a rejected sample is retried on a window of the photo (`_layout.retry_window`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from spatial_ssrl.engine.registry import register_task
 from spatial_ssrl.engine.sample import Rejection, Sample, Source
-from spatial_ssrl.tasks._layout import grid_boxes
+from spatial_ssrl.tasks._layout import grid_boxes, retry_window
 from spatial_ssrl.tasks._pixels import model_scale_gray
 from spatial_ssrl.tasks._render import label_pieces
 from spatial_ssrl.tasks._wording import check_answer, join, position_names
@@ -33,6 +35,7 @@ class ShuffleParams:
     min_piece_std: float = 3.0  # grey-level std at 64-px scale below which a piece counts as blank
     min_pair_diff: float = 6.0  # mean grey difference below which two pieces are interchangeable
     strip_counts: tuple[int, ...] = (3, 4)  # number of strips in the row/column variants
+    min_window_frac: float = 0.5  # a retry works on a window of at least this fraction of each side
 
 
 VARIANTS = {"2x2": 4000, "2x2_blank": 4028, "strips_row": 4991, "strips_column": 3009}
@@ -81,19 +84,38 @@ def _question(variant: str, rows: int, cols: int, example: str) -> str:
     return text
 
 
-def make_shuffle(source: Source, rng: np.random.Generator, params: ShuffleParams, variant: str) -> Sample | Rejection:
-    """Shuffled patch reordering: restore the original order of shuffled pieces."""
+def draw_shuffle(rng: np.random.Generator, params: ShuffleParams, variant: str) -> dict:
+    """The question draw: the layout, the permutation (displayed position j shows original piece perm[j]),
+    the blanked position of 2x2_blank, and an example answer that is not the answer."""
     rows, cols = _layout(variant, rng, params)
     n = rows * cols
-    h, w = source.height, source.width
+    perm = _non_identity_permutation(n, rng)
+    blank = int(rng.integers(n)) if variant == "2x2_blank" else None  # displayed position painted white
+    answer = "-".join(str(int(j)) for j in np.argsort(perm))
+    example = answer
+    while example == answer:
+        example = "-".join(str(int(j)) for j in rng.permutation(n))
+    return {"grid": [rows, cols], "perm": [int(p) for p in perm], "blank": blank, "example": example}
+
+
+def make_shuffle(
+    source: Source, rng: np.random.Generator, params: ShuffleParams, variant: str, plan: dict | None = None
+) -> Sample | Rejection:
+    """Shuffled patch reordering: restore the original order of shuffled pieces."""
+    plan = plan if plan is not None else {**draw_shuffle(rng, params, variant), "attempt": 0}
+    rows, cols = plan["grid"]
+    n = rows * cols
+    wx0, wy0, wx1, wy1 = retry_window(source.width, source.height, rng, plan["attempt"], params.min_window_frac)
+    rgb = source.rgb[wy0:wy1, wx0:wx1]
+    h, w = rgb.shape[:2]
     if w // cols < params.min_piece_px or h // rows < params.min_piece_px:
         return Rejection(TASK, "shuffle.too_small", f"{w}x{h} image gives pieces under {params.min_piece_px} px")
 
-    # 1. Sample geometry.
+    # 1. Geometry: the drawn layout on this window.
     boxes = grid_boxes(w, h, rows, cols)
-    pieces = [source.rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes]
-    perm = _non_identity_permutation(n, rng)  # displayed position j shows original piece perm[j]
-    blank = int(rng.integers(n)) if variant == "2x2_blank" else None  # displayed position painted white
+    pieces = [rgb[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes]
+    perm = np.array(plan["perm"])
+    blank = plan["blank"]
 
     # 2. Verifiability: pieces that carry information must be textured and mutually distinct.
     informative = [i for i in range(n) if blank is None or i != perm[blank]]
@@ -119,9 +141,7 @@ def make_shuffle(source: Source, rng: np.random.Generator, params: ShuffleParams
     # 4. Question and answer: the label shown on the piece that belongs at original position i.
     inverse = np.argsort(perm)
     answer = "-".join(str(int(j)) for j in inverse)
-    example = answer
-    while example == answer:
-        example = "-".join(str(int(j)) for j in rng.permutation(n))
+    example = plan["example"]
     return Sample(
         task=TASK,
         variant=variant,
@@ -131,6 +151,7 @@ def make_shuffle(source: Source, rng: np.random.Generator, params: ShuffleParams
         answer=answer,
         meta={
             "grid": [rows, cols],
+            "window": [wx0, wy0, wx1, wy1],
             "piece_boxes": [list(b) for b in boxes],
             "trimmed_to": [int(x1), int(y1)],
             "displayed_to_original": [int(p) for p in perm],
@@ -185,4 +206,5 @@ register_task(
     answer_type="permutation",
     mix_weight=16028,
     coldstart=explain_shuffle,
+    draw=draw_shuffle,
 )
