@@ -28,10 +28,14 @@ DEFAULT_FORMAT_PROMPT = (
 )
 """Our wording of the output contract the format reward checks (the paper's think-then-box format)."""
 
-RELEASED_CHECKPOINT_FORMAT_PROMPT = (
-    "\n You FIRST think about the reasoning process as an internal monologue and then provide the final answer. "
+RELEASED_REASONING_SENTENCE = (
+    "You FIRST think about the reasoning process as an internal monologue and then provide the final answer. "
     "The reasoning process MUST BE enclosed within <think> </think> tags. The final answer MUST BE put in \\boxed{}."
 )
+"""The Spatial-SSRL authors' reasoning instruction, verbatim (their training data, demo.py and evaluation
+scripts all use this sentence; each script places it differently)."""
+
+RELEASED_CHECKPOINT_FORMAT_PROMPT = "\n " + RELEASED_REASONING_SENTENCE
 """The format prompt the released Spatial-SSRL checkpoints were trained and demonstrated with, verbatim: the
 authors' demo.py appends it to the question text (a newline and a space come first). Evaluating those
 checkpoints faithfully needs exactly this text (`ssrl eval --prompt-template spatial-ssrl`)."""

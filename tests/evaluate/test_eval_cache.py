@@ -292,7 +292,9 @@ def test_protocol_and_template_are_part_of_the_run(bench, tmp_path):
     out = tmp_path / "run"
     evaluate([bench], FakeBackend(), out, progress=False)
     recorded = json.loads((out / "run.json").read_text())
-    assert recorded["protocol"] == "official" and recorded["prompt_template"] == "project"
+    assert recorded["protocol"] == "official" and recorded["prompt_template"] == "default"
+    with pytest.raises(ValueError, match="use --mode cot"):
+        evaluate([bench], FakeBackend(), tmp_path / "direct", progress=False, protocol="paper", mode="direct")
     with pytest.raises(RunMismatch, match="protocol='official', not 'paper'"):
         evaluate([bench], FakeBackend(), out, progress=False, protocol="paper")
     template = tmp_path / "mine.txt"
@@ -335,3 +337,45 @@ def test_released_checkpoint_prompt_is_appended_verbatim(bench, tmp_path):
         "provide the final answer. The reasoning process MUST BE enclosed within <think> "
         "</think> tags. The final answer MUST BE put in \\boxed{}."
     )
+
+
+def test_module_benchmarks_are_asked_as_their_harness_asks(tmp_path):
+    """Without --prompt-template a benchmark module's question is sent as it is (official), or with the
+    authors' reasoning sentence where their script puts it (paper); --prompt-template overrides both."""
+    from spatial_ssrl.contract import RELEASED_REASONING_SENTENCE
+    from spatial_ssrl.evaluate.benchmarks import rules_for
+    from spatial_ssrl.evaluate.runner import prepare_benchmark
+
+    bench = load_benchmark(f"tsv:{write_tsv_fixture(tmp_path)}:3DSRBench")
+    rules = rules_for(bench.name)
+    assert rules.name == "3DSRBench"
+    bench, _ = prepare_benchmark(bench, "cot", "official", None)
+    item = bench.items[0]
+    assert item.prompt == rules.question(item, "official")
+    assert item.prompt.endswith("Please select the correct answer from the options above. \n") or not item.options
+    bench, _ = prepare_benchmark(bench, "cot", "paper", None)
+    assert item.prompt == rules.question(item, "paper") + RELEASED_REASONING_SENTENCE  # appended directly
+    bench, _ = prepare_benchmark(bench, "cot", "official", "project")
+    assert item.prompt.endswith("inside \\boxed{}.")
+
+
+def test_mmbench_test_without_answers_writes_the_submission(tmp_path):
+    """MMBench TEST has no `answer` column: it is run for inference only (no score) and the official
+    submission file is written next to the predictions."""
+    import csv as _csv
+
+    from tests.fixtures.benchmarks import write_tsv
+    from tests.fixtures.vlmevalkit_files import mcq_row
+
+    rows = [mcq_row(i, f"Question {i}?", {"A": "red", "B": "blue"}, "A", seed=i) for i in range(3)]
+    columns = ["index", "image", "question", "A", "B", "category", "l2-category"]
+    path = write_tsv(tmp_path / "MMBench_TEST_EN_V11.tsv", rows, columns)
+    bench = load_benchmark(f"tsv:{path}")
+    results = evaluate([bench], FakeBackend(), tmp_path / "run", progress=False)
+    summary = results["benchmarks"]["MMBench_TEST_EN_V11"]
+    assert summary["score"] is None and summary["rules"] == "MMBench"
+    (submission,) = summary["files"]
+    with open(submission, newline="", encoding="utf-8") as fh:
+        table = list(_csv.DictReader(fh, delimiter="\t"))
+    assert [r["index"] for r in table] == ["0", "1", "2"] and all("prediction" in r for r in table)
+    assert "image" not in table[0]

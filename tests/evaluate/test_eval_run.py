@@ -181,7 +181,9 @@ def test_cli_eval_infer_compare(tiny, benches, tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "b"), *common]) == 0
     out = capsys.readouterr().out
     assert "tiny_bench" in out and "WhatsUp" in out
-    assert json.loads((tmp_path / "b" / "results.json").read_text())["benchmarks"]["WhatsUp-controlled_images"]["n"] == 3
+    assert (
+        json.loads((tmp_path / "b" / "results.json").read_text())["benchmarks"]["WhatsUp-controlled_images"]["n"] == 3
+    )
 
     Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "red.png")
     infer = ["infer", "--model", model, "--image", str(tmp_path / "red.png"), "--question", "What colour is it?"]

@@ -116,5 +116,7 @@ def run(args: argparse.Namespace) -> int:
             f"{bench.name:24s} n={s['n']:<6d} score={percent(s['score'])}  format={percent(s['format_rate'])}"
             f"  ({s.get('protocol', '?')}: {s.get('headline') or 'accuracy'})"
         )
+        for path in s.get("files", []):
+            print(f"  wrote {path}")
     print(f"wrote {Path(args.out) / 'results.json'} and results.md")
     return 0

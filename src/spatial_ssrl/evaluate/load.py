@@ -23,6 +23,12 @@ from spatial_ssrl.evaluate.readers import (
 )
 
 BUILTIN_KINDS = ("pretext", "tsv")  # read by evaluate.readers; other kinds come from benchmark modules
+# Fields that tell a layout whose module does not sniff for itself.
+_FIELDS = (
+    ("whatsup", {"caption_options"}),
+    ("vsibench", {"ground_truth", "scene_name", "video", "video_path"}),
+    ("viewspatial", {"choices", "image_path"}),
+)
 _LEGACY = {"viewspatial": read_viewspatial, "whatsup": read_whatsup}  # kinds read without a module
 
 
@@ -51,6 +57,21 @@ def parse_spec(spec: str) -> tuple[str | None, Path, str | None]:
     return kind, Path(rest), arg or None
 
 
+def _parquet_columns(path: Path) -> set[str]:
+    """The column names of a parquet file, from its footer only (a benchmark table can be 100+ MB).
+
+    Raises:
+        BenchmarkFormatError: the file is not parquet.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return set(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise BenchmarkFormatError(f"{path}: not a parquet file ({err})") from None
+
+
 def sniff_kind(path: Path) -> str:
     """The layout of a file given without a kind.
 
@@ -66,7 +87,9 @@ def sniff_kind(path: Path) -> str:
         return "tsv"
     modules = _module_readers()
     keys: set[str] | None = None
-    if suffix in (".json", ".jsonl", ".parquet"):
+    if suffix == ".parquet":
+        keys = _parquet_columns(path)
+    elif suffix in (".json", ".jsonl"):
         try:
             records = read_records(path)
             keys = set(records[0]) if records and isinstance(records[0], dict) else set()
@@ -75,13 +98,11 @@ def sniff_kind(path: Path) -> str:
     for kind, rules in sorted(modules.items()):
         if rules.sniff is not None and rules.sniff(path, keys):
             return kind
-    if keys:  # layouts whose module has no sniff of its own
-        if "caption_options" in keys and "whatsup" not in modules:
-            return "whatsup"
-        if keys & {"ground_truth", "scene_name", "video", "video_path"} and "vsibench" not in modules:
-            return "vsibench"
-        if keys & {"choices", "image_path"} and "viewspatial" not in modules:
-            return "viewspatial"
+    sniffed = {kind for kind, rules in modules.items() if rules.sniff is not None}
+    if keys:  # layouts whose module has no sniff of its own: told by their fields
+        for kind, fields in _FIELDS:
+            if kind not in sniffed and keys & fields:
+                return kind
     raise BenchmarkFormatError(f"{path}: cannot tell the benchmark layout; prefix it with one of {spec_kinds()}")
 
 

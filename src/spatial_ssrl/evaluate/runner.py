@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spatial_ssrl.contract import RELEASED_CHECKPOINT_FORMAT_PROMPT
 from spatial_ssrl.dataset.paths import confined, safe_component
 from spatial_ssrl.evaluate.backends import Backend, plan_batches
 from spatial_ssrl.evaluate.benchmarks import (
@@ -49,9 +50,9 @@ from spatial_ssrl.evaluate.benchmarks import (
     rules_for,
 )
 from spatial_ssrl.evaluate.benchmarks.base import Judge
-from spatial_ssrl.evaluate.items import Benchmark, item_key
+from spatial_ssrl.evaluate.items import Benchmark, EvalItem, item_key
 from spatial_ssrl.evaluate.judge import CachedJudge
-from spatial_ssrl.evaluate.prompts import MODES, load_template, render_prompt
+from spatial_ssrl.evaluate.prompts import MODES, TEMPLATES, load_template, render_prompt
 
 # A predictions line longer than this is not read (skipped and counted): far above any response a
 # generation budget allows (64 MiB is millions of tokens), it bounds the memory one corrupt line can take.
@@ -385,19 +386,17 @@ def _write_json(out_dir: Path, path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-# The default prompt template per (protocol, mode): official direct runs ask exactly what the harness asks;
-# official cot runs add the project's think/boxed instruction; paper runs use the released checkpoints' prompt.
-DEFAULT_TEMPLATES = {
-    ("official", "direct"): "harness",
-    ("official", "cot"): "project",
-    ("paper", "direct"): "harness",
-    ("paper", "cot"): "spatial-ssrl",
-}
+# Without --prompt-template, a benchmark module's items are asked exactly as its harness asks them (plus,
+# under "paper", the authors' reasoning sentence where their script puts it: `paper_cot_prompt`); the
+# generic rules (pretext datasets, other TSVs) get the project's template, or under "paper" the released
+# checkpoints' prompt.
+GENERIC_TEMPLATES = {"official": "project", "paper": "spatial-ssrl"}
+DEFAULT_TEMPLATE_LABEL = "default"  # run.json's record of "no --prompt-template"
 
 
 def template_label(template: str) -> str:
     """How run.json records a template: its name, or `file:<sha256 prefix>` of a template file's text."""
-    if template in DEFAULT_TEMPLATES.values():
+    if template in TEMPLATES or template == DEFAULT_TEMPLATE_LABEL:
         return template
     import hashlib
 
@@ -421,13 +420,30 @@ def check_unique_names(benchmarks: list[Benchmark]) -> None:
         seen[folder] = bench.source or bench.name
 
 
-def prepare_benchmark(bench: Benchmark, mode: str, protocol: str, template: str) -> tuple[Benchmark, BenchmarkRules]:
-    """Apply the benchmark module's `prepare` and render every item's prompt (question + template)."""
+def item_prompt(item: EvalItem, rules: BenchmarkRules, mode: str, protocol: str, template: str | None) -> str:
+    """The text after the images: the module's question, then what the template (or, without one, the
+    protocol: `paper_cot_prompt` / GENERIC_TEMPLATES) adds."""
+    question = rules.question(item, protocol)
+    if template is not None:
+        return render_prompt(item, question, mode, template, rules.answer_style)
+    if rules is GENERIC_RULES:
+        return render_prompt(item, question, mode, GENERIC_TEMPLATES[protocol] if mode == "cot" else "project")
+    if protocol == "paper":
+        return question + (
+            RELEASED_CHECKPOINT_FORMAT_PROMPT if rules.paper_cot_prompt is None else rules.paper_cot_prompt
+        )
+    return question
+
+
+def prepare_benchmark(
+    bench: Benchmark, mode: str, protocol: str, template: str | None
+) -> tuple[Benchmark, BenchmarkRules]:
+    """Apply the benchmark module's `prepare` and render every item's prompt (`item_prompt`)."""
     rules = rules_for(bench.rules or bench.name)
     if rules.prepare is not None:
         bench = rules.prepare(bench, protocol)
     for item in bench.items:
-        item.prompt = render_prompt(item, rules.question(item, protocol), mode, template, rules.answer_style)
+        item.prompt = item_prompt(item, rules, mode, protocol, template)
     return bench, rules
 
 
@@ -446,8 +462,8 @@ def evaluate(
 
     Args:
         protocol: "official" (each benchmark's own harness) or "paper" (the Spatial-SSRL authors' settings).
-        prompt_template: a template name or file (`prompts.load_template`); default: the protocol's and
-            mode's (`DEFAULT_TEMPLATES`).
+        prompt_template: a template name or file (`prompts.load_template`) for every benchmark; default:
+            each benchmark as its harness asks (`item_prompt`).
         judge: an LLM judge for the official harness's fallbacks (`evaluate.judge`); None = exact matching only.
         judge_info: how the judge is recorded in the results (server, model).
 
@@ -457,12 +473,21 @@ def evaluate(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     check_protocol(protocol)
-    template = load_template(prompt_template or DEFAULT_TEMPLATES[protocol, mode])
+    if protocol == "paper" and mode != "cot":
+        raise ValueError(
+            "the paper protocol reproduces the authors' chain-of-thought evaluation (Table 1): use --mode cot"
+        )
+    template = load_template(prompt_template) if prompt_template is not None else None
     check_unique_names(benchmarks)
     out_dir = Path(out_dir)
     info = _check_run(
         out_dir,
-        {**backend.describe(), "mode": mode, "protocol": protocol, "prompt_template": template_label(template)},
+        {
+            **backend.describe(),
+            "mode": mode,
+            "protocol": protocol,
+            "prompt_template": template_label(template if template is not None else DEFAULT_TEMPLATE_LABEL),
+        },
     )
     results_path = confined(out_dir, out_dir / "results.json")
     results = _read_results(results_path)
@@ -481,6 +506,9 @@ def evaluate(
         with open(confined(out_dir, folder / "scored.jsonl"), "w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         _write_json(out_dir, folder / "results.json", {"run": info, "benchmark": bench.name, **summary})
+        if rules.write_files is not None:
+            written = rules.write_files(bench, records, cache.predictions, confined(out_dir, folder))
+            summary["files"] = [str(p) for p in written]
         confined(out_dir, folder / "results.md").write_text(benchmark_markdown(bench.name, summary) + "\n")
         results["benchmarks"][bench.name] = summary
     results["run"] = json.loads((out_dir / "run.json").read_text())

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from spatial_ssrl.contract import RELEASED_REASONING_SENTENCE
 from spatial_ssrl.evaluate.benchmarks import ScoringContext, rules_for
 from spatial_ssrl.evaluate.benchmarks import whatsup as wu
 from spatial_ssrl.evaluate.items import BenchmarkFormatError, EvalItem
@@ -259,15 +260,18 @@ def test_unreadable_files(tmp_path):
 def test_prompts_per_protocol(tmp_path):
     path = write_release(tmp_path)["Controlled_Images_A"]
     bench = load_benchmark(f"whatsup:{path}")
-    bench, _ = prepare_benchmark(bench, "cot", "paper", "spatial-ssrl")
+    bench, _ = prepare_benchmark(bench, "cot", "paper", None)  # the paper protocol's own prompt
     first = bench.items[0]
     # main.py: "A: caption" lines in the release's order: the right caption is always A
     assert first.options == dict(zip("ABCD", first.extra["captions"])) and first.answer == "A"
+    # main.py --CoT: instruction + reasoning sentence + captions, joined with no separator, as written there
     assert wu.question(first, "paper") == (
-        "Based on the image, choose the correct option from the list below.\n"
-        "A: A mug on a table\nB: A mug under a table\nC: A mug to the left of a table\nD: A mug to the right of a table"
+        "Based on the image, choose the correct option from the list below."
+        + RELEASED_REASONING_SENTENCE
+        + "A: A mug on a table\nB: A mug under a table\n"
+        + "C: A mug to the left of a table\nD: A mug to the right of a table"
     )
-    assert first.prompt.startswith(wu.question(first, "paper")) and first.prompt.endswith("\\boxed{}.")
+    assert first.prompt == wu.question(first, "paper")
     bench, _ = prepare_benchmark(bench, "cot", "official", "project")  # back to the seeded order
     first = bench.items[0]
     assert first.options == first.extra["shuffled_options"] and first.answer == first.extra["shuffled_answer"]

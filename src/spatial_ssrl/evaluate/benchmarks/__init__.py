@@ -39,7 +39,7 @@ __all__ = [
     "rules_for",
 ]
 
-_SHARED = {"base"}  # modules that hold shared code, not a benchmark
+_SHARED = {"base", "vlmevalkit"}  # modules that hold shared code, not a benchmark
 _imported = False
 
 

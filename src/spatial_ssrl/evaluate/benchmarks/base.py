@@ -93,7 +93,11 @@ class BenchmarkRules:
             given in a spec (`tsv:FILE:NAME`), or VLMEvalKit's dataset name (`3DSRBench`, `MMBench_TEST_EN_V11`).
             A name selects the rules when it equals one of these or starts with one followed by `_` or `-`.
         question: (item, protocol) -> the question as the harness words it (hint, options, its own
-            answer instruction), without the chain-of-thought / format template.
+            answer instruction). Under "paper" it is the authors' chain-of-thought prompt up to where their
+            script appends the reasoning sentence.
+        paper_cot_prompt: what the authors' script appends to `question(item, "paper")`: usually
+            `contract.RELEASED_REASONING_SENTENCE` with the separator their script uses ("" when the
+            question already holds it; None = the released checkpoints' prompt as demo.py appends it).
         score: (item, response, ctx) -> ItemScore.
         summarize: (items, records, protocol) -> the summary: at least `score` (the headline, 0..1),
             `n`, `accuracy`, `format_rate`, `by_category`, `by_subcategory`, and optionally
@@ -108,6 +112,8 @@ class BenchmarkRules:
             naming file, row and column for malformed input.
         sniff: (path, first record's keys or None) -> True when a bare path (no `kind:`) is in this
             module's layout.
+        write_files: (benchmark, records, responses, folder) -> paths of the files the official harness
+            writes besides its scores (MMBench TEST's submission file), written into the benchmark's folder.
     """
 
     name: str
@@ -115,6 +121,7 @@ class BenchmarkRules:
     paper_differences: str = ""
     dataset_names: tuple[str, ...] = ()
     question: Callable[[EvalItem, str], str] = generic_question
+    paper_cot_prompt: str | None = None
     score: Callable[[EvalItem, str, ScoringContext], ItemScore] = generic_score
     summarize: Callable[[list[EvalItem], list[dict], str], dict] | None = None
     prepare: Callable[[Benchmark, str], Benchmark] | None = None
@@ -122,6 +129,7 @@ class BenchmarkRules:
     spec_kinds: tuple[str, ...] = ()
     read: Callable[..., Benchmark] | None = None
     sniff: Callable[[Any, set[str] | None], bool] | None = None
+    write_files: Callable[[Benchmark, list[dict], dict[str, str], Any], list[Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self, bench: Benchmark, records: list[dict], protocol: str) -> dict:

@@ -58,6 +58,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from spatial_ssrl.contract import RELEASED_REASONING_SENTENCE
 from spatial_ssrl.evaluate.benchmarks.base import BenchmarkRules, ItemScore, ScoringContext, register_benchmark
 from spatial_ssrl.evaluate.items import Benchmark, EvalItem
 from spatial_ssrl.evaluate.readers.viewspatial import RULES, read_viewspatial
@@ -162,6 +163,7 @@ def sniff(path, keys: set[str] | None) -> bool:
 
 register_benchmark(
     BenchmarkRules(
+        paper_cot_prompt="\n" + RELEASED_REASONING_SENTENCE,  # main.py --CoT: prompt_format
         name=RULES,
         follows="ZJU-REAL/ViewSpatial-Bench evaluate.py @ 2e85a5e4 (file last changed 90a8c34a, 2026-01-08)",
         paper_differences=(

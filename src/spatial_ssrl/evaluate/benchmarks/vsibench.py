@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from spatial_ssrl.contract import RELEASED_REASONING_SENTENCE
 from spatial_ssrl.evaluate.benchmarks.base import (
     BenchmarkRules,
     ItemScore,
@@ -292,6 +293,7 @@ def prepare(bench: Benchmark, protocol: str) -> Benchmark:
 
 register_benchmark(
     BenchmarkRules(
+        paper_cot_prompt="\n" + RELEASED_REASONING_SENTENCE,  # vsi_infer.py fix_prompt(cot=True)
         name=RULES,
         follows=FOLLOWS,
         paper_differences=PAPER_DIFFERENCES,

@@ -53,6 +53,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from spatial_ssrl.contract import RELEASED_REASONING_SENTENCE
 from spatial_ssrl.evaluate.benchmarks.base import BenchmarkRules, ItemScore, ScoringContext, register_benchmark
 from spatial_ssrl.evaluate.benchmarks.viewspatial import last_brace_group
 from spatial_ssrl.evaluate.items import Benchmark, EvalItem
@@ -85,10 +86,15 @@ def prepare(bench: Benchmark, protocol: str) -> Benchmark:
 
 def question(item: EvalItem, protocol: str) -> str:
     """Official: our multiple-choice question over the shuffled captions. Paper: the authors' sentence and
-    `A: caption` lines in the release's order (their format prompt comes from the run's template)."""
+    `A: caption` lines in the release's order, their reasoning sentence in between."""
     if protocol == "paper":
         captions = item.extra.get("captions") or list(item.options.values())
-        return PAPER_INSTRUCTION + "\n" + "\n".join(f"{LETTERS[i]}: {c}" for i, c in enumerate(captions))
+        # main.py --CoT: instruction, reasoning sentence and captions joined with no separator, as written there.
+        return (
+            PAPER_INSTRUCTION
+            + RELEASED_REASONING_SENTENCE
+            + "\n".join(f"{LETTERS[i]}: {c}" for i, c in enumerate(captions))
+        )
     return question_text(item)
 
 
@@ -170,6 +176,7 @@ def sniff(path, keys: set[str] | None) -> bool:
 
 register_benchmark(
     BenchmarkRules(
+        paper_cot_prompt="",  # their sentence sits between the instruction and the captions: in question()
         name=RULES,
         follows=(
             "amitakamath/whatsup_vlms main_aro.py + dataset_zoo/aro_datasets.py @ 7c1f2550 (metric: argmax caption = "
