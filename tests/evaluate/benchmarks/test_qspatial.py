@@ -7,11 +7,8 @@ Rules cited as "VK" are open-compass/VLMEvalKit vlmeval/dataset/image_vqa.py `QS
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from spatial_ssrl.evaluate.benchmarks import ScoringContext, rules_for
@@ -19,6 +16,7 @@ from spatial_ssrl.evaluate.benchmarks import qspatial as qs
 from spatial_ssrl.evaluate.items import Benchmark, BenchmarkFormatError, EvalItem
 from spatial_ssrl.evaluate.load import load_benchmark
 from spatial_ssrl.evaluate.readers import read_tsv
+from tests.fixtures.benchmark_files import QSPATIAL_SCHEMA, qspatial_rows, write_qspatial_parquet
 from tests.fixtures.benchmarks import b64, image_bytes, write_tsv
 
 M = "\\distance_unit{meters}"
@@ -177,45 +175,11 @@ def test_rules_are_selected_by_name():
 
 
 # ---- the Hugging Face layouts -------------------------------------------------------------------------
-
-IMAGE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
-SCHEMA = pa.schema(
-    [
-        ("question", pa.string()),
-        ("answer_value", pa.float32()),
-        ("answer_unit", pa.string()),
-        ("question_type", pa.string()),
-        ("image_path", pa.string()),
-        ("image", IMAGE),
-    ]
-)
-
-
-def hf_rows(subset: str = "QSpatial_plus", n: int = 3, with_bytes: bool = True) -> list[dict]:
-    rows = []
-    for i in range(n):
-        rel = f"{subset}/images/{i}.png"
-        rows.append(
-            {
-                "question": f"What is the height of object {i}?",
-                "answer_value": [0.3, 96.0, 2.5][i % 3],
-                "answer_unit": ["meters", "centimeters", "feet"][i % 3],
-                "question_type": ["height", "distance"][i % 2],
-                "image_path": rel,
-                "image": {"bytes": image_bytes(i), "path": None} if with_bytes else None,
-            }
-        )
-    return rows
-
-
-def write_parquet(path: Path, rows: list[dict], schema: pa.Schema = SCHEMA) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
-    return path
+# (written by tests/fixtures/benchmark_files.py write_qspatial_parquet)
 
 
 def test_reads_the_hf_split_file(tmp_path):
-    path = write_parquet(tmp_path / "data" / "QSpatial_plus-00000-of-00001.parquet", hf_rows())
+    path = write_qspatial_parquet(tmp_path / "data" / "QSpatial_plus-00000-of-00001.parquet", qspatial_rows())
     bench = qs.read(path)
     assert (bench.name, bench.rules, [it.id for it in bench.items]) == ("QSpatial_plus", "QSpatial", ["0", "1", "2"])
     first = bench.items[0]
@@ -226,15 +190,15 @@ def test_reads_the_hf_split_file(tmp_path):
 
 @pytest.mark.parametrize("spec", ["qspatial:{p}", "{p}"])
 def test_load_benchmark_by_kind_and_by_sniffing_a_bare_path(tmp_path, spec):
-    path = write_parquet(tmp_path / "QSpatial_plus-00000-of-00001.parquet", hf_rows())
+    path = write_qspatial_parquet(tmp_path / "QSpatial_plus-00000-of-00001.parquet", qspatial_rows())
     bench = load_benchmark(spec.format(p=path))  # a bare path used to be taken for ViewSpatial (UnicodeDecodeError)
     assert bench.rules == "QSpatial" and bench.name == "QSpatial_plus" and len(bench.items) == 3
     assert qs.sniff(path, None) and not qs.sniff(tmp_path / "x.json", {"question", "answer_value", "answer_unit"})
 
 
 def test_scannet_images_come_from_data_root(tmp_path):
-    path = write_parquet(
-        tmp_path / "data" / "QSpatial_scannet-00000-of-00001.parquet", hf_rows("QSpatial_scannet", 2, False)
+    path = write_qspatial_parquet(
+        tmp_path / "data" / "QSpatial_scannet-00000-of-00001.parquet", qspatial_rows("QSpatial_scannet", 2, False)
     )
     root = tmp_path / "Q-Spatial-Bench-code"
     for i in range(2):
@@ -247,15 +211,15 @@ def test_scannet_images_come_from_data_root(tmp_path):
 
 
 def test_the_parquet_converter_layout_is_named_by_its_folder(tmp_path):
-    path = write_parquet(tmp_path / "default" / "QSpatial_plus" / "0000.parquet", hf_rows())
+    path = write_qspatial_parquet(tmp_path / "default" / "QSpatial_plus" / "0000.parquet", qspatial_rows())
     assert qs.read(path).name == "QSpatial_plus"
-    other = write_parquet(tmp_path / "mine.parquet", [{**r, "image_path": None} for r in hf_rows()])
+    other = write_qspatial_parquet(tmp_path / "mine.parquet", [{**r, "image_path": None} for r in qspatial_rows()])
     assert qs.read(other).name == "QSpatial-mine"
 
 
 def test_one_file_with_both_subsets_is_filtered_by_name_as_the_authors_did(tmp_path):
-    rows = hf_rows("QSpatial_scannet", 2) + hf_rows("QSpatial_plus", 3)
-    path = write_parquet(tmp_path / "train-00000-of-00001.parquet", rows)
+    rows = qspatial_rows("QSpatial_scannet", 2) + qspatial_rows("QSpatial_plus", 3)
+    path = write_qspatial_parquet(tmp_path / "train-00000-of-00001.parquet", rows)
     with pytest.raises(BenchmarkFormatError, match="QSpatial_plus and QSpatial_scannet; name the subset"):
         qs.read(path)
     bench = load_benchmark(f"qspatial:{path}:QSpatial_plus")
@@ -268,8 +232,8 @@ def test_malformed_files_name_file_row_and_column(tmp_path):
     not_parquet.write_bytes(b"\xff\xfe not a parquet file")
     with pytest.raises(BenchmarkFormatError, match="not a readable parquet file"):
         qs.read(not_parquet)
-    no_unit = pa.schema([f for f in SCHEMA if f.name != "answer_unit"])
-    path = write_parquet(tmp_path / "a" / "QSpatial_plus.parquet", [{**r} for r in hf_rows()], no_unit)
+    no_unit = pa.schema([f for f in QSPATIAL_SCHEMA if f.name != "answer_unit"])
+    path = write_qspatial_parquet(tmp_path / "a" / "QSpatial_plus.parquet", [{**r} for r in qspatial_rows()], no_unit)
     with pytest.raises(BenchmarkFormatError, match="missing column\\(s\\) 'answer_unit'"):
         qs.read(path)
     cases = [
@@ -279,9 +243,9 @@ def test_malformed_files_name_file_row_and_column(tmp_path):
         ({"image": {"bytes": b"not an image", "path": None}}, r"row 2 \(index 1\): column 'image' does not hold"),
     ]
     for k, (change, message) in enumerate(cases):
-        rows = hf_rows()
+        rows = qspatial_rows()
         rows[1].update(change)
-        bad = write_parquet(tmp_path / f"b{k}" / "QSpatial_plus.parquet", rows)
+        bad = write_qspatial_parquet(tmp_path / f"b{k}" / "QSpatial_plus.parquet", rows)
         with pytest.raises(BenchmarkFormatError, match=f"QSpatial_plus.parquet, {message}"):
             qs.read(bad)
 

@@ -13,7 +13,7 @@ from spatial_ssrl.evaluate.benchmarks import ScoringContext, rules_for
 from spatial_ssrl.evaluate.benchmarks import spatial457 as sp
 from spatial_ssrl.evaluate.items import EvalItem
 from spatial_ssrl.evaluate.readers import read_tsv
-from tests.fixtures.benchmarks import b64, image_bytes, write_tsv
+from tests.fixtures.benchmark_files import write_spatial457_tsv
 
 
 def item(answer: str, level: str = "L1_single", id: str = "0") -> EvalItem:
@@ -120,31 +120,7 @@ def test_prompt_lists_the_allowed_answers_and_the_json_template():
 
 
 def test_tsv_is_read_and_selected_by_name(tmp_path):
-    columns = ["index", "image", "question", "answer", "category"]
-    rows = [
-        {
-            "index": 0,
-            "image": b64(image_bytes(0)),
-            "question": "Is there a red bus?",
-            "answer": "Yes",
-            "category": "L1_single",
-        },
-        {
-            "index": 1,
-            "image": b64(image_bytes(1)),
-            "question": "How many cars?",
-            "answer": "2",
-            "category": "L2_objects",
-        },
-        {
-            "index": 2,
-            "image": b64(image_bytes(2)),
-            "question": "What shape?",
-            "answer": "airliner",
-            "category": "L4_pose",
-        },
-    ]
-    bench = read_tsv(write_tsv(tmp_path / "Spatial457.tsv", rows, columns))
+    bench = read_tsv(write_spatial457_tsv(tmp_path))
     rules = rules_for(bench.rules or bench.name)
     assert rules.name == "Spatial457" and rules_for("spatial457").name == "Spatial457"
     replies = ["{'Answer': '4'}", "{'Answer': 'two'}", "{'Answer': 'jet'}"]

@@ -17,7 +17,7 @@ from spatial_ssrl.evaluate.benchmarks import ScoringContext, rules_for, spatiale
 from spatial_ssrl.evaluate.items import BenchmarkFormatError, EvalItem
 from spatial_ssrl.evaluate.load import load_benchmark
 from spatial_ssrl.evaluate.runner import score_benchmark
-from tests.fixtures.benchmarks import write_tsv
+from tests.fixtures.benchmark_files import write_spatialeval_tsv
 from tests.fixtures.vlmevalkit_files import mcq_row
 
 COUNTS = {"A": "3", "B": "5", "C": "2", "D": "4"}  # 4 characters: the official text rule reads replies up to 8
@@ -94,24 +94,8 @@ def test_report_acc_by_category_and_l2_category():
     assert "accuracy" in out["headline"]
 
 
-COLS = ["index", "image", "question", "A", "B", "C", "D", "answer", "category"]
-
-
 def test_tsv_end_to_end(tmp_path):
-    rows = [
-        mcq_row(0, "How many cats are in the grid?", COUNTS, "B", category="spatialgrid"),
-        mcq_row(
-            1,
-            "Which object is north of the bank?",
-            {"A": "Park", "B": "School", "C": "Mall", "D": "Zoo"},
-            "D",
-            category="spatialmap",
-        ),
-        mcq_row(
-            2, "How many right turns are there?", {"A": "1", "B": "2", "C": "3", "D": "0"}, "C", category="mazenav"
-        ),
-    ]
-    bench = load_benchmark(f"tsv:{write_tsv(tmp_path / 'SpatialEval.tsv', rows, COLS)}")
+    bench = load_benchmark(f"tsv:{write_spatialeval_tsv(tmp_path)}")
     rules = rules_for(bench.rules or bench.name)
     assert rules.name == "SpatialEval"
     predictions = {"0": "5", "1": "Looking at the map, the zoo is directly north of the bank.", "2": "The answer is C."}
@@ -125,7 +109,7 @@ def test_tsv_end_to_end(tmp_path):
 
 def test_a_file_named_circular_is_still_vanilla(tmp_path):
     rows = [mcq_row(1, "q", {"A": "x", "B": "y"}, "A"), mcq_row(1000001, "q", {"A": "y", "B": "x"}, "B")]
-    bench = load_benchmark(f"tsv:{write_tsv(tmp_path / 'SpatialEval_circular.tsv', rows, COLS)}")
+    bench = load_benchmark(f"tsv:{write_spatialeval_tsv(tmp_path, rows, 'SpatialEval_circular.tsv')}")
     rules = rules_for(bench.name)
     assert rules.name == "SpatialEval"
     _, summary = score_benchmark(bench, {"1": "A", "1000001": "A"}, rules, ScoringContext())
@@ -135,4 +119,4 @@ def test_a_file_named_circular_is_still_vanilla(tmp_path):
 def test_malformed_tsv_names_file_row_and_column(tmp_path):
     rows = [mcq_row(0, "q", COUNTS, "B"), mcq_row(1, "q", COUNTS, "E")]
     with pytest.raises(BenchmarkFormatError, match=r"SpatialEval.tsv, row 2 \(index 1\): answer letter 'E'"):
-        load_benchmark(f"tsv:{write_tsv(tmp_path / 'SpatialEval.tsv', rows, COLS)}")
+        load_benchmark(f"tsv:{write_spatialeval_tsv(tmp_path, rows)}")

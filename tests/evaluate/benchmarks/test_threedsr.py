@@ -17,8 +17,7 @@ from spatial_ssrl.evaluate.benchmarks import GENERIC_RULES, ScoringContext, rule
 from spatial_ssrl.evaluate.items import BenchmarkFormatError, EvalItem
 from spatial_ssrl.evaluate.load import load_benchmark
 from spatial_ssrl.evaluate.runner import score_benchmark
-from tests.fixtures.benchmarks import write_tsv
-from tests.fixtures.vlmevalkit_files import mcq_row
+from tests.fixtures.benchmark_files import threedsr_rows, write_threedsr_tsv
 
 OBJECTS = {"A": "the lamp", "B": "the table", "C": "the sofa", "D": "the chair"}  # 34 chars: text rule up to 68
 FRUIT = {"A": "the apple", "B": "the watermelon", "C": "the orange", "D": "the grape"}
@@ -195,25 +194,9 @@ def test_qid_column_is_matched_case_insensitively():
 
 # ---------------------------------------------------------------- files in the official layout
 
-COLS = ["index", "image", "question", "A", "B", "C", "D", "answer", "category", "qid"]
-
-
-def _tsv_rows():
-    """A question, its circular copy (options rotated), its flip (answer flipped) and the flip's copy."""
-    q = "Which object is higher in 3D world space, the lamp or the table?"
-    return [
-        mcq_row(0, q, {"A": "the lamp", "B": "the table"}, "B", category="height_higher", qid="VIN6MS3J"),
-        mcq_row(1, q, {"A": "the table", "B": "the lamp"}, "A", category="height_higher", qid="VIN6MS3J-1"),
-        mcq_row(2, q, {"A": "the lamp", "B": "the table"}, "B", category="height_higher", qid="VIN6MS3J-flip"),
-        mcq_row(3, q, {"A": "the table", "B": "the lamp"}, "A", category="height_higher", qid="VIN6MS3J-flip-1"),
-        mcq_row(
-            4, "Is the cup left of the bowl?", {"A": "yes", "B": "no"}, "A", category="location_next_to", qid="K2J4M6P8"
-        ),
-    ]
-
 
 def test_tsv_end_to_end(tmp_path):
-    bench = load_benchmark(f"tsv:{write_tsv(tmp_path / '3DSRBench.tsv', _tsv_rows(), COLS)}")
+    bench = load_benchmark(f"tsv:{write_threedsr_tsv(tmp_path)}")
     rules = rules_for(bench.rules or bench.name)
     assert rules.name == "3DSRBench" and [it.kind for it in bench.items] == ["choice"] * 5
     assert threedsr.tsv_value(bench.items[3], "qid") == "VIN6MS3J-flip-1"
@@ -226,8 +209,8 @@ def test_tsv_end_to_end(tmp_path):
 
 
 def test_malformed_tsv_names_file_row_and_column(tmp_path):
-    rows = _tsv_rows()
+    rows = threedsr_rows()
     rows[2]["answer"] = "E"
-    path = write_tsv(tmp_path / "3DSRBench.tsv", rows, COLS)
+    path = write_threedsr_tsv(tmp_path, rows)
     with pytest.raises(BenchmarkFormatError, match=r"3DSRBench.tsv, row 3 \(index 2\): answer letter 'E'"):
         load_benchmark(f"tsv:{path}")

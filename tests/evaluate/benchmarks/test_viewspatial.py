@@ -21,10 +21,9 @@ from spatial_ssrl.evaluate.items import BenchmarkFormatError, EvalItem
 from spatial_ssrl.evaluate.load import load_benchmark
 from spatial_ssrl.evaluate.prompts import render_prompt
 from spatial_ssrl.evaluate.runner import score_benchmark
-from tests.fixtures.benchmarks import image_bytes
+from tests.fixtures.benchmark_files import VIEWSPATIAL_CHOICES, VIEWSPATIAL_OPTIONS, write_viewspatial_release
 
-OPTIONS = {"A": "right", "B": "front-up", "C": "back-left", "D": "front"}
-CHOICES = "A. right\nB. front-up\nC. back-left\nD. front"
+OPTIONS, CHOICES = VIEWSPATIAL_OPTIONS, VIEWSPATIAL_CHOICES  # the first record of the release fixture
 _RULE = re.compile(r"\b([A-D])\b", re.IGNORECASE)
 
 
@@ -191,51 +190,11 @@ def test_paper_prompt_matches_the_authors_but_one_space():
 
 
 # --- the release's layout -------------------------------------------------------------------------
-
-
-def write_release(root, records=None):
-    """The repository's layout: eval/ViewSpatial-Bench.json, images under ViewSpatial-Bench/ (paths relative
-    to the repository root), with one multi-image record, one 2-option record and both image sets."""
-    files = [
-        "ViewSpatial-Bench/scannetv2_val/scene0011_00/original_images/280.jpg",
-        "ViewSpatial-Bench/scannetv2_val/scene0011_00/original_images/760.jpg",
-        "ViewSpatial-Bench/val2017/000000000139.jpg",
-    ]
-    for i, rel in enumerate(files):
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(image_bytes(300 + i, (40, 30), "JPEG"))
-    if records is None:
-        records = [
-            {
-                "question_type": "Camera perspective - Relative Direction",
-                "image_path": [files[0]],
-                "question": "Could you tell me the location of the counter in comparison to the refrigerator?",
-                "answer": "A. right",
-                "choices": CHOICES,
-            },
-            {
-                "question_type": "Person perspective - Scene Simulation Relative Direction",
-                "image_path": [files[0], files[1]],
-                "question": "Standing at the sofa facing the TV, where is the lamp?",
-                "answer": "D. back",
-                "choices": "A. left\nB. front-left\nC. above-left\nD. back",
-            },
-            {
-                "question_type": "Person perspective - Object View Orientation",
-                "image_path": [files[2]],
-                "question": "From the person's view, is the dog on the left or the right?",
-                "answer": "B. right",
-                "choices": "A. left\nB. right",
-            },
-        ]
-    (root / "eval").mkdir(exist_ok=True)
-    path = root / "eval" / "ViewSpatial-Bench.json"
-    path.write_text(json.dumps(records, indent=2))
-    return path
+# (written by tests/fixtures/benchmark_files.py write_viewspatial_release)
 
 
 def test_release_layout_loads(tmp_path):
-    path = write_release(tmp_path)
+    path = write_viewspatial_release(tmp_path)
     bench = load_benchmark(f"viewspatial:{path}")
     assert bench.name == "ViewSpatial" and bench.rules == "ViewSpatial" and len(bench.items) == 3
     assert rules_for(bench.rules) is rules_for("ViewSpatial") and rules_for(bench.rules).name == "ViewSpatial"
@@ -252,7 +211,7 @@ def test_release_layout_loads(tmp_path):
 
 
 def test_names_are_unique_per_file_and_data_root(tmp_path):
-    path = write_release(tmp_path)
+    path = write_viewspatial_release(tmp_path)
     other = tmp_path / "elsewhere" / "viewspatial_camera.json"
     other.parent.mkdir()
     other.write_text(path.read_text())
@@ -277,7 +236,7 @@ def test_names_are_unique_per_file_and_data_root(tmp_path):
     ],
 )
 def test_malformed_records_name_file_record_and_field(tmp_path, change, expected):
-    path = write_release(tmp_path)
+    path = write_viewspatial_release(tmp_path)
     records = json.loads(path.read_text())
     records[1].update(change)
     path.write_text(json.dumps(records))
@@ -286,7 +245,7 @@ def test_malformed_records_name_file_record_and_field(tmp_path, change, expected
 
 
 def test_not_json_is_a_format_error(tmp_path):
-    path = write_release(tmp_path)
+    path = write_viewspatial_release(tmp_path)
     path.write_text('[{"question": ')
     with pytest.raises(BenchmarkFormatError, match=r"ViewSpatial-Bench.json: not valid JSON"):
         load_benchmark(f"viewspatial:{path}")
@@ -312,7 +271,7 @@ def test_summary_overall_and_per_question_type_in_order_of_appearance():
 
 
 def test_runner_scores_by_protocol(tmp_path):
-    bench = load_benchmark(f"viewspatial:{write_release(tmp_path)}")
+    bench = load_benchmark(f"viewspatial:{write_viewspatial_release(tmp_path)}")
     replies = {"0": "right", "1": "<think>x</think>\n\\boxed{D}", "2": "A or B"}
     _, official = score_benchmark(bench, replies, ctx=ScoringContext(protocol="official"))
     _, paper = score_benchmark(bench, replies, ctx=ScoringContext(protocol="paper"))

@@ -16,7 +16,13 @@ from spatial_ssrl.evaluate.benchmarks import vsibench as vsi
 from spatial_ssrl.evaluate.items import BenchmarkFormatError, EvalItem
 from spatial_ssrl.evaluate.load import load_benchmark
 from spatial_ssrl.evaluate.readers.vsibench import read_vsibench
-from spatial_ssrl.evaluate.video import frame_indices, sample_frames, write_test_video
+from spatial_ssrl.evaluate.video import frame_indices, sample_frames
+from tests.fixtures.benchmark_files import (
+    vsibench_authors_records,
+    vsibench_records,
+    write_vsibench_records,
+    write_vsibench_video,
+)
 from tests.fixtures.benchmarks import write_vsibench_fixture
 
 RULES = rules_for("VSI-Bench")
@@ -356,57 +362,8 @@ def test_scored_end_to_end_official_vs_paper():
 def video_dir(tmp_path_factory) -> Path:
     """`arkitscenes/scene0.mp4` (20 frames of a square moving left to right)."""
     root = tmp_path_factory.mktemp("vsi_videos")
-    (root / "arkitscenes").mkdir()
-    write_test_video(root / "arkitscenes" / "scene0.mp4", seconds=2.0, fps=10)
+    write_vsibench_video(root)
     return root
-
-
-def official_records() -> list[dict]:
-    base = {"dataset": "arkitscenes", "scene_name": "scene0"}
-    return [
-        {
-            **base,
-            "id": 0,
-            "question_type": "object_rel_direction_easy",
-            "question": "Is the tv to the left or the right of the sofa?",
-            "options": ["A. left", "B. right"],
-            "ground_truth": "B",
-        },
-        {
-            **base,
-            "id": 1,
-            "question_type": "object_counting",
-            "question": "How many chair(s) are in this room?",
-            "options": None,
-            "ground_truth": "4",
-        },
-        {
-            **base,
-            "id": 2,
-            "question_type": "room_size_estimation",
-            "question": "What is the size of this room (in square meters)? \nIf multiple rooms are shown, estimate.",
-            "options": None,
-            "ground_truth": "26.4",
-        },
-    ]
-
-
-def authors_records() -> list[dict]:
-    mp4 = "/mnt/shared-storage-user/someone/dataset/VSIBench/arkitscenes/scene0.mp4"  # their absolute path
-    none = {"A": None, "B": None, "C": None, "D": None}
-    return [
-        {"mp4_path": mp4, "question_type": "object_counting", "question": "How many table(s)?", "answer": "4", **none},
-        {
-            "mp4_path": mp4,
-            "question_type": "object_rel_direction_medium",
-            "question": "Is the tv to my left, right, or back?",
-            "answer": "C",
-            "A": "A. back",
-            "B": "B. right",
-            "C": "C. left",
-            "D": None,
-        },
-    ]
 
 
 def _check_official(bench):
@@ -420,25 +377,18 @@ def _check_official(bench):
 
 
 def test_official_parquet(tmp_path, video_dir):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = tmp_path / "test.parquet"
-    pq.write_table(pa.Table.from_pylist(official_records()), path)
+    path = write_vsibench_records(tmp_path / "test.parquet", vsibench_records())
     bench = load_benchmark(str(path), data_root=video_dir)  # recognised without `vsibench:`
     assert bench.name == "VSI-Bench"
     _check_official(bench)
-    debiased = tmp_path / "test_debiased.parquet"
-    pq.write_table(pa.Table.from_pylist(official_records()), debiased)
+    debiased = write_vsibench_records(tmp_path / "test_debiased.parquet", vsibench_records())
     assert load_benchmark(f"vsibench:{debiased}", data_root=video_dir).name == "VSI-Bench-debiased"
 
 
 def test_official_jsonl_and_json(tmp_path, video_dir):
-    jsonl = tmp_path / "test.jsonl"
-    jsonl.write_text("".join(json.dumps(r) + "\n" for r in official_records()))
+    jsonl = write_vsibench_records(tmp_path / "test.jsonl", vsibench_records())
     _check_official(load_benchmark(f"vsibench:{jsonl}", data_root=video_dir))
-    other = tmp_path / "mine.json"
-    other.write_text(json.dumps(official_records()))
+    other = write_vsibench_records(tmp_path / "mine.json", vsibench_records())
     bench = load_benchmark(str(other), data_root=video_dir)
     _check_official(bench)
     assert bench.name == "VSI-Bench-mine"  # another file, another name (and cache folder)
@@ -448,7 +398,7 @@ def test_authors_vsi_bench_json(tmp_path, video_dir):
     folder = tmp_path / "VSIBench"
     folder.mkdir()
     path = folder / "vsi_bench.json"
-    path.write_text(json.dumps(authors_records(), indent=4))
+    path.write_text(json.dumps(vsibench_authors_records(), indent=4))
     bench = load_benchmark(str(path), data_root=video_dir)  # sniffed by mp4_path; found by its trailing parts
     assert bench.name == "VSI-Bench" and [it.id for it in bench.items] == ["0", "1"]
     count, direction = bench.items
@@ -474,9 +424,7 @@ def test_fixture_layout_and_legacy_fields(tmp_path):
 
 
 def _write(tmp_path, records) -> Path:
-    path = tmp_path / "test.json"
-    path.write_text(json.dumps(records))
-    return path
+    return write_vsibench_records(tmp_path / "test.json", records)
 
 
 @pytest.mark.parametrize(
@@ -495,7 +443,7 @@ def _write(tmp_path, records) -> Path:
     ],
 )
 def test_malformed_records_name_file_record_and_field(tmp_path, video_dir, change, message):
-    records = official_records()
+    records = vsibench_records()
     records[0].update(change)
     with pytest.raises(BenchmarkFormatError, match=message):
         read_vsibench(_write(tmp_path, records), data_root=video_dir)
@@ -511,20 +459,20 @@ def test_malformed_records_name_file_record_and_field(tmp_path, video_dir, chang
     ],
 )
 def test_malformed_numeric_truth(tmp_path, video_dir, truth, message):
-    records = official_records()
+    records = vsibench_records()
     records[1]["ground_truth"] = truth
     with pytest.raises(BenchmarkFormatError, match=message):
         read_vsibench(_write(tmp_path, records), data_root=video_dir)
 
 
 def test_authors_layout_errors_name_the_field(tmp_path, video_dir):
-    records = authors_records()
+    records = vsibench_authors_records()
     records[1]["answer"] = "D"  # D is null in this record
     path = tmp_path / "vsi_bench.json"
     path.write_text(json.dumps(records))
     with pytest.raises(BenchmarkFormatError, match=r"record 2 \(id 1\): answer letter 'D'.*field 'answer'"):
         read_vsibench(path, data_root=video_dir)
-    records = authors_records()
+    records = vsibench_authors_records()
     path.write_text(json.dumps(records))
     with pytest.raises(BenchmarkFormatError, match=r"record 1 \(id 0\): video file .*scene0\.mp4.*field 'mp4_path'"):
         read_vsibench(path, data_root=tmp_path / "empty")
@@ -552,7 +500,7 @@ def test_unreadable_files_are_format_errors(tmp_path):
 
 
 def test_prepare_sets_the_protocols_frames(tmp_path, video_dir):
-    path = _write(tmp_path, official_records())
+    path = _write(tmp_path, vsibench_records())
     official_bench = RULES.prepare(read_vsibench(path, data_root=video_dir), "official")
     assert {(it.num_frames, it.extra["frame_rule"]) for it in official_bench.items} == {(32, "floor")}
     paper_bench = RULES.prepare(read_vsibench(path, data_root=video_dir), "paper")

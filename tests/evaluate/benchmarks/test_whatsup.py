@@ -21,7 +21,7 @@ from spatial_ssrl.evaluate.items import BenchmarkFormatError, EvalItem
 from spatial_ssrl.evaluate.load import load_benchmark
 from spatial_ssrl.evaluate.readers.whatsup import read_whatsup
 from spatial_ssrl.evaluate.runner import check_unique_names, prepare_benchmark, score_benchmark
-from tests.fixtures.benchmarks import image_bytes
+from tests.fixtures.benchmark_files import write_whatsup_release
 
 CAPTIONS_A = [
     "A mug on a table",
@@ -38,89 +38,11 @@ def paper_oracle(response: str) -> float:
 
 
 # --- the release's layout: data/ holds the JSON files and the image folders ---------------------------
-
-CONTROLLED_A = [  # two object pairs x four relations; names as released: <obj1>_<relation>_<obj2>.jpeg
-    ("mug", "on", "table"),
-    ("mug", "under", "table"),
-    ("mug", "left_of", "table"),
-    ("mug", "right_of", "table"),
-    ("cup", "on", "chair"),
-    ("cup", "under", "chair"),
-    ("cup", "left_of", "chair"),
-    ("cup", "right_of", "chair"),
-]
-CONTROLLED_B = [
-    ("cube", "in-front_of", "sphere"),
-    ("cube", "behind", "sphere"),
-    ("cube", "left_of", "sphere"),
-    ("cube", "right_of", "sphere"),
-]
-WORDS = {"on": "on", "under": "under", "left_of": "to the left of", "right_of": "to the right of"}
-WORDS_B = {"in-front_of": "in front of", "behind": "behind", "left_of": "to the left of", "right_of": "to the right of"}
-
-
-def _controlled(data, folder, rows, words):
-    (data / folder).mkdir(parents=True, exist_ok=True)
-    records = []
-    for i, (a, rel, b) in enumerate(rows):
-        rel_path = f"data/{folder}/{a}_{rel}_{b}.jpeg"
-        (data.parent / rel_path).write_bytes(image_bytes(400 + i, (32, 24), "JPEG"))
-        first = f"A {a} {words[rel]} a {b}"
-        records.append(
-            {
-                "image_path": rel_path,
-                "caption_options": [first] + [f"A {a} {w} a {b}" for w in words.values() if w != words[rel]],
-            }
-        )
-    return records
-
-
-def write_release(root):
-    """All six subset files in the release's layout under root/data; returns {dataset: path}."""
-    data = root / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    paths["Controlled_Images_A"] = data / "controlled_images_dataset.json"
-    paths["Controlled_Images_A"].write_text(json.dumps(_controlled(data, "controlled_images", CONTROLLED_A, WORDS)))
-    paths["Controlled_Images_B"] = data / "controlled_clevr_dataset.json"
-    paths["Controlled_Images_B"].write_text(json.dumps(_controlled(data, "controlled_clevr", CONTROLLED_B, WORDS_B)))
-    (data / "val2017").mkdir(exist_ok=True)
-    (data / "vg_images").mkdir(exist_ok=True)
-    for image_id in (139, 285, 632):
-        (data / "val2017" / f"{image_id:012d}.jpg").write_bytes(image_bytes(image_id, (32, 24), "JPEG"))
-    for image_id in (2345, 2346, 2347):
-        (data / "vg_images" / f"{image_id}.jpg").write_bytes(image_bytes(image_id, (32, 24), "JPEG"))
-    qa = {
-        "COCO_QA_one_obj": (
-            "coco_qa_one_obj.json",
-            [[139, "A dog on the left", "A dog on the right"], [285, "A bear on the top", "A bear on the bottom"]],
-        ),
-        "COCO_QA_two_obj": (
-            "coco_qa_two_obj.json",
-            [
-                [139, "A dog to the left of a cat", "A dog to the right of a cat"],
-                [285, "A lamp above a bed", "A lamp below a bed"],
-                ["632", "A cup below a shelf", "A cup above a shelf"],
-            ],
-        ),
-        "VG_QA_one_obj": ("vg_qa_one_obj.json", [[2345, "A tree on the right", "A tree on the left"]]),
-        "VG_QA_two_obj": (
-            "vg_qa_two_obj.json",
-            [
-                [2345, "A car in front of a house", "A car behind a house"],
-                [2346, "A man behind a fence", "A man in front of a fence"],
-                [2347, "A bird on top of a pole", "A bird under a pole"],
-            ],
-        ),
-    }
-    for dataset, (name, records) in qa.items():
-        paths[dataset] = data / name
-        paths[dataset].write_text(json.dumps(records))
-    return paths
+# (written by tests/fixtures/benchmark_files.py write_whatsup_release)
 
 
 def test_every_release_file_loads_with_a_unique_name(tmp_path):
-    paths = write_release(tmp_path)
+    paths = write_whatsup_release(tmp_path)
     benches = {d: load_benchmark(f"whatsup:{p}") for d, p in paths.items()}
     names = {d: b.name for d, b in benches.items()}
     assert names == {
@@ -158,7 +80,7 @@ def test_every_release_file_loads_with_a_unique_name(tmp_path):
 
 
 def test_bare_paths_and_sniff(tmp_path):
-    paths = write_release(tmp_path)
+    paths = write_whatsup_release(tmp_path)
     assert load_benchmark(str(paths["Controlled_Images_B"])).name == "WhatsUp-controlled_clevr"
     for path in paths.values():
         assert wu.sniff(path, None)  # the release's file names, whatever their records look like
@@ -167,7 +89,7 @@ def test_bare_paths_and_sniff(tmp_path):
 
 
 def test_other_file_names(tmp_path):
-    paths = write_release(tmp_path)
+    paths = write_whatsup_release(tmp_path)
     renamed = tmp_path / "data" / "clevr_subset.json"
     renamed.write_text(paths["Controlled_Images_B"].read_text())
     bench = read_whatsup(renamed)  # controlled records: the subset from the image folder
@@ -183,7 +105,7 @@ def test_other_file_names(tmp_path):
 
 
 def test_shuffle_is_seeded_and_varies(tmp_path):
-    path = write_release(tmp_path)["Controlled_Images_A"]
+    path = write_whatsup_release(tmp_path)["Controlled_Images_A"]
     one, again, other = read_whatsup(path), read_whatsup(path), read_whatsup(path, seed=1)
     assert [it.options for it in one.items] == [it.options for it in again.items]
     assert [it.answer for it in one.items] != [it.answer for it in other.items]
@@ -233,7 +155,7 @@ def test_shuffle_is_seeded_and_varies(tmp_path):
     ],
 )
 def test_malformed_records_name_file_record_and_field(tmp_path, dataset, change, expected):
-    path = write_release(tmp_path)[dataset]
+    path = write_whatsup_release(tmp_path)[dataset]
     records = json.loads(path.read_text())
     records[1] = change
     path.write_text(json.dumps(records))
@@ -242,7 +164,7 @@ def test_malformed_records_name_file_record_and_field(tmp_path, dataset, change,
 
 
 def test_unreadable_files(tmp_path):
-    path = write_release(tmp_path)["VG_QA_two_obj"]
+    path = write_whatsup_release(tmp_path)["VG_QA_two_obj"]
     path.write_text('[[2345, "A car')
     with pytest.raises(BenchmarkFormatError, match=r"vg_qa_two_obj.json: not valid JSON \(line 1, column"):
         read_whatsup(path)
@@ -258,7 +180,7 @@ def test_unreadable_files(tmp_path):
 
 
 def test_prompts_per_protocol(tmp_path):
-    path = write_release(tmp_path)["Controlled_Images_A"]
+    path = write_whatsup_release(tmp_path)["Controlled_Images_A"]
     bench = load_benchmark(f"whatsup:{path}")
     bench, _ = prepare_benchmark(bench, "cot", "paper", None)  # the paper protocol's own prompt
     first = bench.items[0]
@@ -375,7 +297,7 @@ def _scored(bench, right: dict[str, bool], protocol="official"):
 
 
 def test_controlled_pair_set_and_preposition_accuracy(tmp_path):
-    bench = load_benchmark(f"whatsup:{write_release(tmp_path)['Controlled_Images_A']}")
+    bench = load_benchmark(f"whatsup:{write_whatsup_release(tmp_path)['Controlled_Images_A']}")
     # mug/table: on, under(wrong), left, right; cup/chair: all four right
     right = {str(i): i != 1 for i in range(8)}
     records, out = _scored(bench, right)
@@ -394,14 +316,14 @@ def test_controlled_pair_set_and_preposition_accuracy(tmp_path):
 
 
 def test_clevr_pairs_use_in_front_and_behind(tmp_path):
-    bench = load_benchmark(f"whatsup:{write_release(tmp_path)['Controlled_Images_B']}")
+    bench = load_benchmark(f"whatsup:{write_whatsup_release(tmp_path)['Controlled_Images_B']}")
     _, out = _scored(bench, {"0": True, "1": True, "2": True, "3": False})
     # in-front+behind right (1 pair), left+right not; n/2 = 2 -> 0.5; no full set
     assert out["pair_accuracy"] == 0.5 and out["set_accuracy"] == 0.0 and out["score"] == 0.75
 
 
 def test_two_object_preposition_table_and_paper_summary(tmp_path):
-    bench = load_benchmark(f"whatsup:{write_release(tmp_path)['VG_QA_two_obj']}")
+    bench = load_benchmark(f"whatsup:{write_whatsup_release(tmp_path)['VG_QA_two_obj']}")
     _, out = _scored(bench, {"0": True, "1": False, "2": True})
     assert out["breakdowns"] == {
         "preposition": {
