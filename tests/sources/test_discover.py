@@ -22,6 +22,7 @@ from spatial_ssrl.sources.discover import (
     DIODE_FOCAL_PX,
     DiscoveryReport,
     ManifestError,
+    NoSourcesMatched,
     SkippedInputsWarning,
     SourceRef,
     bundled_photos,
@@ -30,6 +31,7 @@ from spatial_ssrl.sources.discover import (
     megadepth_tree,
     photo_folder,
     read_manifest,
+    rgbd_tree,
     synthetic,
 )
 from spatial_ssrl.sources.intrinsics import ImplausibleFocal
@@ -482,6 +484,8 @@ def test_discover_every_kind(coco, diode, rgbd, tmp_path):
     _image(mega / "s" / "imgs" / "x.jpg")
     _h5(mega / "s" / "depths" / "x.h5")
     assert [r.id for r in discover(f"megadepth:{mega}")] == ["megadepth/s/imgs/x.jpg"]
+    assert discover(f"rgbd:{mega}") == rgbd_tree(mega)
+    assert [(r.id, Path(r.depth).name) for r in rgbd_tree(mega)] == [("mega/s/imgs/x.jpg", "x.h5")]
 
     (rgbd / "list.csv").write_text("rgb,depth\nrgb/a.png,depth/a.npy\n")
     assert [r.id for r in discover(f"manifest:{rgbd / 'list.csv'}")] == ["nyu/rgb/a.png"]
@@ -501,7 +505,7 @@ def test_discover_every_kind(coco, diode, rgbd, tmp_path):
 @pytest.mark.parametrize(
     ("spec", "error", "match"),
     [
-        pytest.param("dioed:/data", ValueError, "unknown input kind 'dioed'", id="unknown-kind"),
+        pytest.param("dioed:/data", ValueError, "unknown input kind 'dioed'.*photos, rgbd, diode", id="unknown-kind"),
         pytest.param("synthetic:ten", ValueError, "bad synthetic spec", id="synthetic-word"),
         pytest.param("synthetic:3x64", ValueError, "bad synthetic spec", id="synthetic-one-side"),
         pytest.param("synthetic:3x1x1", ValueError, "at least 2x2", id="synthetic-too-small"),
@@ -509,6 +513,7 @@ def test_discover_every_kind(coco, diode, rgbd, tmp_path):
         pytest.param("bundled:x", ValueError, "takes no argument", id="bundled-arg"),
         pytest.param("no/such/folder", FileNotFoundError, "neither an existing path", id="missing-path"),
         pytest.param("diode:/no/such/diode", FileNotFoundError, "does not exist", id="missing-root"),
+        pytest.param("rgbd:/no/such/rgbd", FileNotFoundError, "does not exist", id="missing-rgbd-root"),
     ],
 )
 def test_discover_errors(spec, error, match):
@@ -664,6 +669,18 @@ def test_depth_options_reach_diode_and_megadepth_refs(diode, tmp_path):
             assert refs and all((r.depth_orientation, r.depth_resize) == ("display", "nearest") for r in refs)
     with pytest.raises(ValueError, match="depth_resize must be one of"):
         discover(f"megadepth:{mega}", depth_resize="bicubic")
+
+
+def test_rgbd_layouts_that_pair_nothing_raise(diode, tmp_path):
+    """An RGB-D layout whose selection pairs nothing is an error (tests/sources/test_rgbd_input.py has the texts);
+    a photo folder that selects nothing only warns (test_photo_folder_bad_patterns_and_roots)."""
+    for layout in (diode_tree, megadepth_tree, rgbd_tree):
+        with pytest.raises(NoSourcesMatched, match="matched no sources; expected .*; found 7 file"):
+            layout(diode, include=("nothing/**",))
+    _image(diode / "x.jpg")
+    with pytest.warns(SkippedInputsWarning) as record:
+        diode_tree(diode)
+    assert _skipped(record)["image not a PNG (DIODE images are X.png)"] == ["x.jpg"]
 
 
 def test_diode_focal_must_be_plausible_for_some_width(diode):

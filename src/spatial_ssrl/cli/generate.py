@@ -22,7 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--inputs",
         nargs="*",
         default=None,
-        help="sources: photos:DIR, diode:DIR, megadepth:DIR, manifest:FILE[@ROOT], synthetic:N[xWxH], bundled, "
+        help="sources: photos:DIR, rgbd:DIR (images paired with depth by name), diode:DIR, megadepth:DIR, "
+        "manifest:FILE[@ROOT], synthetic:N[xWxH], bundled, "
         f"or a plain file/folder of photos (default: bundled photos + {DEFAULT_SYNTHETIC_SCENES} synthetic scenes)",
     )
     # Literal choices (not imported from the sources layer) keep `ssrl --help` free of numpy / PIL imports;

@@ -1,6 +1,7 @@
 """Where sources come from and how they are read.
 
-- `discover`: picklable `SourceRef`s for photo folders, DIODE / MegaDepth trees, CSV / JSONL manifests,
+- `discover`: picklable `SourceRef`s for photo folders, RGB-D folders paired by name (`rgbd:`), DIODE /
+  MegaDepth trees, CSV / JSONL manifests,
   the bundled photos and synthetic scenes (no pixel read until a worker loads one); skipped inputs
   are warned about and counted in an optional `DiscoveryReport`.
 - `synthetic`: procedural RGB-D scenes with exact depth (the oracle the depth tasks are tested against).
@@ -9,7 +10,15 @@
 
 from spatial_ssrl.engine.sample import SourceError
 from spatial_ssrl.sources.depth import DepthError, DepthTooLarge, load_depth
-from spatial_ssrl.sources.discover import DiscoveryReport, SourceRef, bundled_photos, discover, synthetic
+from spatial_ssrl.sources.discover import (
+    DiscoveryReport,
+    NoSourcesMatched,
+    SourceRef,
+    bundled_photos,
+    discover,
+    rgbd_tree,
+    synthetic,
+)
 from spatial_ssrl.sources.images import ImageTooLarge, UnreadableImage, apply_orientation, load_rgb
 from spatial_ssrl.sources.intrinsics import ImplausibleFocal
 from spatial_ssrl.sources.load import AmbiguousOrientation, SizeMismatch, load_source
@@ -21,6 +30,7 @@ __all__ = [
     "DiscoveryReport",
     "ImageTooLarge",
     "ImplausibleFocal",
+    "NoSourcesMatched",
     "SizeMismatch",
     "SourceError",
     "SourceRef",
@@ -28,6 +38,7 @@ __all__ = [
     "apply_orientation",
     "bundled_photos",
     "discover",
+    "rgbd_tree",
     "load_depth",
     "load_rgb",
     "load_source",

@@ -9,6 +9,9 @@ Discovery (no pixel is read; only names, `stat` and symlink checks):
     photo_folder(root)       RGB photos under a folder, recursive, glob include / exclude (COCO folders too)
     diode_tree(root)         DIODE layout: X.png + X_depth.npy [+ X_depth_mask.npy], metric depth
     megadepth_tree(root)     MegaDepth layout: .../imgs/X.jpg + .../depths/X.h5 (key `depth`), depth up to scale
+    rgbd_tree(root)          images paired with depth by the common naming conventions (DIODE and MegaDepth
+                             trees included): X.jpg + X_depth.npy, RGB-D_img3.png + RGB-D_depth3.npy,
+                             imgs/X.jpg + depths/X.h5, ... (see `rgbd_tree`)
     read_manifest(f, root)   any RGB-D collection listed in a CSV / JSONL manifest of rgb,depth[,mask,scale,...]
     synthetic(n, size)       procedural RGB-D scenes
     bundled_photos()         the photos shipped with the package
@@ -22,7 +25,13 @@ Symlinks: a collection never reads outside its root. Folder walks do not follow 
 (no cycles, no duplicates) and use a symlinked file only if it resolves inside the root; symlink
 loops and image files of formats that are not read (HEIC, RAW, ...) are skipped too. Everything
 skipped is reported with a `SkippedInputsWarning` (one per reason, carrying the paths) and, when a
-`DiscoveryReport` is passed, counted in it per collection and reason.
+`DiscoveryReport` is passed, counted in it per collection and reason. The collection root itself may be a
+symlink (it is resolved first); a folder kept elsewhere is given as a spec of its own.
+
+An RGB-D layout (`diode_tree`, `megadepth_tree`, `rgbd_tree`) in which no image pairs with a depth map
+raises `NoSourcesMatched`, one line saying what the layout expected, what the folder holds, which other
+layout would pair its files, and the symlink policy. A photo folder lists no depth-like file
+(`X_depth.png`, `*.npy`, `*.h5`, files in a `depth/` folder, ...) as a photo and reports them, counted.
 """
 
 from __future__ import annotations
@@ -55,13 +64,17 @@ from spatial_ssrl.sources.intrinsics import (
 from spatial_ssrl.sources.load import DEPTH_ORIENTATIONS, DEPTH_RESIZE_POLICIES
 
 __all__ = [
+    "DEPTH_LIKE_REASON",
     "DIODE_FOCAL_PX",
     "IMAGE_SUFFIXES",
     "MANIFEST_COLUMNS",
     "MAX_MANIFEST_LINE_CHARS",
+    "PNG_DEPTH_SCALE",
+    "RGBD_DEPTH_SUFFIXES",
     "UNSUPPORTED_IMAGE_SUFFIXES",
     "DiscoveryReport",
     "ManifestError",
+    "NoSourcesMatched",
     "SkippedInputsWarning",
     "SourceRef",
     "bundled_photos",
@@ -71,6 +84,7 @@ __all__ = [
     "photo_files",
     "photo_folder",
     "read_manifest",
+    "rgbd_tree",
     "synthetic",
 ]
 
@@ -86,6 +100,32 @@ UNSUPPORTED_IMAGE_SUFFIXES = (
 
 # DIODE's fixed intrinsics: fx = 886.81 px for its original 1024 x 768 images.
 DIODE_FOCAL_PX = 886.81
+# A DIODE file name: <scene>_<scan>_<indoors|outdoor>_<k>_<l>.png (rgbd_tree gives these DIODE's focal length).
+_DIODE_NAME = re.compile(r"\d{5}_\d{5}_(?:indoors|outdoor)_\d{3}_\d{3}\.png")
+
+# Depth maps and masks rgbd_tree pairs with an image, in order of preference when several exist.
+RGBD_DEPTH_SUFFIXES = (".npy", ".npz", ".h5", ".hdf5", ".png")
+# Metres per unit of an integer (16-bit) PNG depth map found by rgbd_tree: millimetres, the NYU / ScanNet /
+# 7-Scenes convention. The depth tasks compare depth ratios only, so another unit changes no answer.
+PNG_DEPTH_SCALE = 0.001
+# Files that are never photos: arrays a depth map (or its mask) is stored in.
+_ARRAY_SUFFIXES = (".npy", ".npz", ".h5", ".hdf5")
+# Folder names rgbd_tree pairs: <scene>/<image folder>/X.jpg with <scene>/<depth folder>/X.<depth suffix>.
+_IMAGE_DIRS = ("imgs", "images", "image", "img", "rgb", "color", "colour")
+_DEPTH_DIRS = ("depths", "depth")
+# Words in file names, bounded by the start / end of the name, `_`, `.`, `-` or a digit (RGB-D_img3, frame.depth).
+_B = r"_.\-0-9"
+_DEPTH_WORD = re.compile(rf"(?<![^{_B}])depths?(?![^{_B}])", re.IGNORECASE)
+_IMAGE_WORD = re.compile(rf"(?<![^{_B}])(?:imgs?|images?|rgbs?|colou?rs?)(?![^{_B}])", re.IGNORECASE)
+
+# The reason a photo folder gives for the depth-like files it does not use (a key of DiscoveryReport.skipped).
+DEPTH_LIKE_REASON = "depth-like file, not a photo (rgbd:DIR pairs images with their depth)"
+
+# Folder walks and symlinks, as the NoSourcesMatched message states it.
+_SYMLINK_POLICY = (
+    "symlinks: linked folders inside the root are not followed and a linked file is used only if it resolves "
+    "inside the root (the root itself may be a link; give a folder kept elsewhere as a spec of its own)"
+)
 
 # Columns of a CSV manifest / keys of a JSONL manifest line.
 MANIFEST_COLUMNS = (
@@ -247,6 +287,22 @@ class ManifestError(ValueError):
         return type(self), (self.manifest, self.problems, self.more)
 
 
+class NoSourcesMatched(ValueError):
+    """An RGB-D layout (`diode:`, `megadepth:`, `rgbd:`) in which no image pairs with a depth map.
+
+    The message is one line: the spec, what the layout expected, what the folder holds (image,
+    depth-like and other files, what was skipped and why, with examples), which other layout would
+    pair its files, and the symlink policy. `spec` is the spec, `found` the counts by kind of file."""
+
+    def __init__(self, message: str, spec: str = "", found: dict[str, int] | None = None):
+        self.spec = spec
+        self.found = dict(found or {})
+        super().__init__(message)
+
+    def __reduce__(self):
+        return type(self), (str(self), self.spec, self.found)
+
+
 class _LineProblem(Exception):
     """One manifest line is wrong (internal; collected into a ManifestError)."""
 
@@ -333,8 +389,9 @@ class _Skips:
         self.by_reason.setdefault(reason, []).append(rel)
 
     def warn(self) -> None:
-        """Emit one SkippedInputsWarning per reason, listing a few of its paths."""
-        for reason, paths in self.by_reason.items():
+        """Emit one SkippedInputsWarning per reason (in reason order, whatever the walk's order), listing a few
+        of its paths."""
+        for reason, paths in sorted(self.by_reason.items()):
             if self.report is not None:
                 self.report.add(self.collection, reason, len(paths))
             warnings.warn(SkippedInputsWarning(self.collection, reason, sorted(paths)), stacklevel=4)
@@ -398,15 +455,32 @@ def _scan(root: Path, skips: _Skips) -> dict[str, Path]:
     return files
 
 
-def _finish(refs: list[SourceRef], skips: _Skips, root: Path) -> list[SourceRef]:
+def _utf8_refs(refs: list[SourceRef], skips: _Skips) -> list[SourceRef]:
     # Ids become parquet strings and hash keys: a name that is not UTF-8 would stop the build later.
     for ref in [r for r in refs if not is_utf8_text(r.id)]:
         skips.add("file name is not UTF-8", ref.id.encode("utf-8", "backslashreplace").decode())
-    refs = [r for r in refs if is_utf8_text(r.id)]
+    return [r for r in refs if is_utf8_text(r.id)]
+
+
+def _finish(refs: list[SourceRef], skips: _Skips, root: Path) -> list[SourceRef]:
+    refs = _utf8_refs(refs, skips)
     skips.warn()
     if not refs:
         warnings.warn(f"{skips.collection}: no sources found under {root}", UserWarning, stacklevel=3)
     return sorted(refs, key=lambda r: r.id)
+
+
+def _is_depth_like(rel: str) -> bool:
+    """Is the file at `rel` a depth map or a depth mask by its name? An array file (.npy, .npz, .h5, .hdf5), or an
+    image file whose name has the word depth (X_depth.png, depth_0001.png, frame-000000.depth.png, RGB-D_depth3.png)
+    or whose folder's name has it (depths/X.png, depth_maps/X.png). `MegaDepth` is not the word depth."""
+    pure = PurePosixPath(rel)
+    suffix = pure.suffix.lower()
+    if suffix in _ARRAY_SUFFIXES:
+        return True
+    if suffix not in IMAGE_SUFFIXES:
+        return False
+    return bool(_DEPTH_WORD.search(pure.stem) or _DEPTH_WORD.search(pure.parent.name))
 
 
 def photo_folder(
@@ -430,7 +504,10 @@ def photo_folder(
     Ids are `name/<relative path>`; `name` defaults to the root folder's name. Symlinked folders are
     not followed; symlinked files resolving outside root, symlink loops and selected files with an
     image suffix that is not read (`UNSUPPORTED_IMAGE_SUFFIXES`, e.g. .heic) are skipped and reported
-    (SkippedInputsWarning, and counted in `report` if given).
+    (SkippedInputsWarning, and counted in `report` if given). Depth-like files (arrays: .npy, .npz,
+    .h5, .hdf5; images whose name or folder name has the word depth: X_depth.png, depths/X.png) are
+    not photos: they are skipped and reported with the reason DEPTH_LIKE_REASON and their count
+    (`rgbd_tree` / `rgbd:DIR` pairs them with their images).
     """
     include, exclude = _check_patterns(include, "include"), _check_patterns(exclude, "exclude")
     root_r, default_name = _root_dir(root)
@@ -439,9 +516,15 @@ def photo_folder(
     refs = []
     for rel, path in _scan(root_r, skips).items():
         suffix = PurePosixPath(rel).suffix.lower()
-        if suffix in IMAGE_SUFFIXES and _selected(rel, include, exclude):
+        if suffix not in (*IMAGE_SUFFIXES, *UNSUPPORTED_IMAGE_SUFFIXES, *_ARRAY_SUFFIXES):
+            continue
+        if not _selected(rel, include, exclude):
+            continue
+        if _is_depth_like(rel):
+            skips.add(DEPTH_LIKE_REASON, rel)
+        elif suffix in IMAGE_SUFFIXES:
             refs.append(SourceRef(id=f"{name}/{rel}", rgb=str(path)))
-        elif suffix in UNSUPPORTED_IMAGE_SUFFIXES and _selected(rel, include, exclude):
+        else:
             skips.add("unsupported format", rel)
     return _finish(refs, skips, root_r)
 
@@ -463,6 +546,241 @@ def _plausible_focal(value: float, what: str) -> float:
             f"degrees for any image {_FOCAL_WIDTHS[0]}-{_FOCAL_WIDTHS[1]} px wide (allowed {lo:.4g}-{hi:.4g} px)"
         )
     return f
+
+
+# --------------------------------------------------------------------------------------------------
+# RGB-D layouts: each pairs the files of one folder walk ({relative path: path to read}) into refs
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What one RGB-D layout pairs, for a walk's files."""
+
+    name: str
+    include: tuple[str, ...] = ("**/*",)
+    exclude: tuple[str, ...] = ()
+    depth_orientation: str | None = None
+    depth_resize: str = "error"
+
+    def selected(self, rel: str) -> bool:
+        return _selected(rel, self.include, self.exclude)
+
+    def ref(self, rel: str, rgb: Path, depth: Path, **kwargs: Any) -> SourceRef:
+        return SourceRef(
+            id=f"{self.name}/{rel}",
+            rgb=str(rgb),
+            depth=str(depth),
+            depth_resize=self.depth_resize,
+            depth_orientation=self.depth_orientation,
+            **kwargs,
+        )
+
+
+def _diode_pairs(files: dict[str, Path], lay: _Layout, skips: _Skips, focal_px: float | None) -> list[SourceRef]:
+    refs = []
+    for rel, path in files.items():
+        if rel.endswith("_depth.npy"):
+            stem = rel[: -len("_depth.npy")]
+            if stem + ".png" not in files and lay.selected(stem + ".png"):
+                skips.add("depth map without X.png", rel)
+        if not rel.lower().endswith(".png") or not lay.selected(rel):
+            if PurePosixPath(rel).suffix.lower() in IMAGE_SUFFIXES and lay.selected(rel) and not _is_depth_like(rel):
+                skips.add("image not a PNG (DIODE images are X.png)", rel)
+            continue
+        stem = rel[: -len(".png")]
+        depth, mask = files.get(stem + "_depth.npy"), files.get(stem + "_depth_mask.npy")
+        if depth is None:
+            skips.add("PNG without X_depth.npy", rel)
+            continue
+        refs.append(lay.ref(rel, path, depth, mask=None if mask is None else str(mask), focal_px=focal_px))
+    return refs
+
+
+def _megadepth_pairs(files: dict[str, Path], lay: _Layout, skips: _Skips) -> list[SourceRef]:
+    refs = []
+    for rel, path in files.items():
+        pure = PurePosixPath(rel)
+        if not lay.selected(rel):
+            continue
+        if pure.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES and pure.parent.name == "imgs":
+            skips.add("unsupported format", rel)
+            continue
+        if pure.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if pure.parent.name != "imgs":
+            skips.add("image not in an `imgs` folder", rel)
+            continue
+        depth = files.get((pure.parent.parent / "depths" / f"{pure.stem}.h5").as_posix())
+        if depth is None:
+            skips.add("image without ../depths/<stem>.h5", rel)
+            continue
+        refs.append(lay.ref(rel, path, depth, depth_key="depth"))
+    return refs
+
+
+def _depth_keys(rel: str) -> list[str]:
+    """Where an image's depth map may be, as lower-case paths without suffix, in order of preference:
+    beside it (X_depth; the name with img / image / rgb / color replaced by depth), then in a sibling
+    depth folder when the image is in an image folder (imgs/X -> depths/X, depth/X, depths/X_depth, ...)."""
+    pure = PurePosixPath(rel.lower())
+    stem, folder = pure.stem, pure.parent
+    names = [f"{stem}_depth", *(stem[: m.start()] + "depth" + stem[m.end() :] for m in _IMAGE_WORD.finditer(stem))]
+    keys = [(folder / n).as_posix() for n in names]
+    if folder.name in _IMAGE_DIRS:
+        keys += [(folder.parent / d / n).as_posix() for d in _DEPTH_DIRS for n in (stem, *names)]
+    return list(dict.fromkeys(keys))
+
+
+def _mask_keys(depth_key: str) -> list[str]:
+    """Where a depth map's mask may be (lower-case paths without suffix): <depth>_mask, or the depth map's name
+    with the word depth replaced by depth_mask (X_depth -> X_depth_mask, RGB-D_depth3 -> RGB-D_depth_mask3)."""
+    folder, _, stem = depth_key.rpartition("/")
+    prefix = folder + "/" if folder else ""
+    subs = (prefix + stem[: m.start()] + "depth_mask" + stem[m.end() :] for m in _DEPTH_WORD.finditer(stem))
+    return list(dict.fromkeys([depth_key + "_mask", *subs]))
+
+
+def _rgbd_pairs(
+    files: dict[str, Path], lay: _Layout, skips: _Skips, png_depth_scale: float, diode_focal_px: float | None
+) -> list[SourceRef]:
+    # Depth maps and masks by lower-case path without suffix; the first (sorted) file wins a case clash.
+    index: dict[str, dict[str, str]] = {}
+    for rel in sorted(files):
+        suffix = PurePosixPath(rel).suffix
+        if suffix.lower() in RGBD_DEPTH_SUFFIXES and _is_depth_like(rel):
+            index.setdefault(rel[: -len(suffix)].lower(), {}).setdefault(suffix.lower(), rel)
+
+    def lookup(keys: list[str]) -> list[str]:
+        """The files at the first key that has any, in suffix preference order."""
+        for key in keys:
+            found = index.get(key, {})
+            hits = [found[s] for s in RGBD_DEPTH_SUFFIXES if s in found]
+            if hits:
+                return hits
+        return []
+
+    refs, used, spare = [], set(), set()
+    for rel, path in files.items():
+        pure = PurePosixPath(rel)
+        suffix = pure.suffix.lower()
+        if _is_depth_like(rel) or not lay.selected(rel):
+            continue
+        if suffix in UNSUPPORTED_IMAGE_SUFFIXES:
+            skips.add("unsupported format", rel)
+            continue
+        if suffix not in IMAGE_SUFFIXES:
+            continue
+        hits = lookup(_depth_keys(rel))
+        if not hits:
+            skips.add("image without a depth map", rel)
+            continue
+        depth, spare_hits = hits[0], hits[1:]
+        depth_suffix = PurePosixPath(depth).suffix
+        masks = lookup(_mask_keys(depth[: -len(depth_suffix)].lower()))
+        mask = masks[0] if masks else None
+        used.update([depth] if mask is None else [depth, mask])
+        spare.update(spare_hits)
+        is_diode = _DIODE_NAME.fullmatch(pure.name) is not None and depth == rel[: -len(".png")] + "_depth.npy"
+        refs.append(
+            lay.ref(
+                rel,
+                path,
+                files[depth],
+                mask=None if mask is None else str(files[mask]),
+                depth_scale=png_depth_scale if depth_suffix.lower() == ".png" else None,
+                depth_key="depth" if depth_suffix.lower() in (".h5", ".hdf5") else None,
+                focal_px=diode_focal_px if is_diode else None,
+            )
+        )
+    for rel in files:
+        if rel not in used and _is_depth_like(rel) and lay.selected(rel):
+            if rel in spare:
+                skips.add(f"second depth map of an image (the first of {', '.join(RGBD_DEPTH_SUFFIXES)} is used)", rel)
+            else:
+                skips.add("depth-like file paired with no image", rel)
+    return refs
+
+
+_EXPECTED = {
+    "diode": "X.png with X_depth.npy in the same folder (+ X_depth_mask.npy)",
+    "megadepth": "<scene>/imgs/X.<image> with <scene>/depths/X.h5",
+    "rgbd": (
+        f"an image X.<image> with X_depth.<{'|'.join(s[1:] for s in RGBD_DEPTH_SUFFIXES)}> beside it "
+        "(+ X_depth_mask.*), or a depth file named like the image with img/image/rgb/color replaced by depth "
+        f"(RGB-D_img3.png + RGB-D_depth3.npy), or {'|'.join(_IMAGE_DIRS)}/X.<image> with "
+        f"{'|'.join(_DEPTH_DIRS)}/X.<depth> in the same parent folder"
+    ),
+}
+
+
+def _printable(text: str, n: int = 80) -> str:
+    """`text` on one line (control characters escaped), at most `n` characters."""
+    return _short("".join(c if c.isprintable() else repr(c)[1:-1] for c in text), n)
+
+
+def _layout_pairs(kind: str, files: dict[str, Path], skips: _Skips) -> list[SourceRef]:
+    """What layout `kind` pairs among `files` with its defaults (for the hints of NoSourcesMatched)."""
+    lay = _Layout(kind)
+    if kind == "diode":
+        return _diode_pairs(files, lay, skips, None)
+    if kind == "megadepth":
+        return _megadepth_pairs(files, lay, skips)
+    return _rgbd_pairs(files, lay, skips, PNG_DEPTH_SCALE, None)
+
+
+def _no_match(kind: str, given_root: str | os.PathLike[str], root: Path, files: dict[str, Path], skips: _Skips):
+    """The NoSourcesMatched error of layout `kind` on the walk `files` of `root` (one line)."""
+    given = _printable(os.fspath(given_root), 200)
+    spec = f"{kind}:{given}"
+    depth_like = [r for r in files if _is_depth_like(r)]
+    images = [r for r in files if PurePosixPath(r).suffix.lower() in IMAGE_SUFFIXES and not _is_depth_like(r)]
+    other = len(files) - len(images) - len(depth_like)
+    suffixes: dict[str, int] = {}
+    for r in depth_like:
+        s = PurePosixPath(r).suffix.lower()
+        suffixes[s] = suffixes.get(s, 0) + 1
+    found = f"found {len(files)} file(s) under {_printable(str(root), 200)}: {len(images)} image(s), "
+    found += f"{len(depth_like)} depth-like"
+    if suffixes:
+        found += " (" + ", ".join(f"{n} {s}" for s, n in sorted(suffixes.items())) + ")"
+    found += f", {other} other"
+    parts = [f"{spec} matched no sources", f"expected {_EXPECTED[kind]}", found]
+    skipped = 0
+    for reason, paths in sorted(skips.by_reason.items()):
+        skipped += len(paths)
+        shown = ", ".join(_printable(p, 60) for p in sorted(paths)[:2])
+        parts.append(f"{reason}: {len(paths)} (e.g. {shown})")
+    pairs = {k: len(_layout_pairs(k, files, _Skips(k))) for k in ("diode", "megadepth", "rgbd") if k != kind}
+    tries = [f"{k}:{given} ({n} image(s) paired)" for k, n in pairs.items() if n]
+    if tries:
+        parts.append("try " + " or ".join(tries))
+    else:
+        hint = "a manifest (manifest:FILE@ROOT) pairs files of any name"
+        if images:
+            hint = f"photos:{given} reads the {len(images)} image(s) without depth; {hint}"
+        parts.append(hint)
+    parts.append(_SYMLINK_POLICY)
+    counts = {"files": len(files), "images": len(images), "depth_like": len(depth_like), "other": other}
+    return NoSourcesMatched("; ".join(parts), spec, {**counts, "skipped": skipped})
+
+
+def _layout_refs(
+    kind: str,
+    root: str | os.PathLike[str],
+    lay: _Layout,
+    skips_name: str,
+    report: DiscoveryReport | None,
+    pair: Any,
+) -> list[SourceRef]:
+    """Walk `root`, pair with `pair(files, skips)`, then warn about skips, or raise NoSourcesMatched if none paired."""
+    root_r, _ = _root_dir(root)
+    skips = _Skips(skips_name, report)
+    files = _scan(root_r, skips)
+    refs = _utf8_refs(pair(files, skips), skips)
+    if not refs:
+        raise _no_match(kind, root, root_r, files, skips)
+    skips.warn()
+    return sorted(refs, key=lambda r: r.id)
 
 
 def diode_tree(
@@ -487,40 +805,16 @@ def diode_tree(
     `include` / `exclude` select images as in `photo_folder` (e.g. `exclude=("indoors/**",)`).
     `depth_orientation` and `depth_resize` are set on every ref (see `load_source`). PNGs without a
     depth map, and depth maps without a PNG, are skipped and reported (SkippedInputsWarning, and
-    counted in `report` if given).
+    counted in `report` if given). A tree in which no PNG pairs raises NoSourcesMatched.
     """
     include, exclude = _check_patterns(include, "include"), _check_patterns(exclude, "exclude")
     _check_depth_options(depth_orientation, depth_resize)
     if focal_px is not None:
         focal_px = _plausible_focal(focal_px, f"{name}: DIODE focal length")
-    root_r, _ = _root_dir(root)
-    skips = _Skips(name, report)
-    files = _scan(root_r, skips)
-    refs = []
-    for rel, path in files.items():
-        if rel.endswith("_depth.npy"):
-            stem = rel[: -len("_depth.npy")]
-            if stem + ".png" not in files and _selected(stem + ".png", include, exclude):
-                skips.add("depth map without X.png", rel)
-        if not rel.lower().endswith(".png") or not _selected(rel, include, exclude):
-            continue
-        stem = rel[: -len(".png")]
-        depth, mask = files.get(stem + "_depth.npy"), files.get(stem + "_depth_mask.npy")
-        if depth is None:
-            skips.add("PNG without X_depth.npy", rel)
-            continue
-        refs.append(
-            SourceRef(
-                id=f"{name}/{rel}",
-                rgb=str(path),
-                depth=str(depth),
-                mask=None if mask is None else str(mask),
-                focal_px=focal_px,
-                depth_resize=depth_resize,
-                depth_orientation=depth_orientation,
-            )
-        )
-    return _finish(refs, skips, root_r)
+    lay = _Layout(name, include, exclude, depth_orientation, depth_resize)
+    return _layout_refs(
+        "diode", root, lay, name, report, lambda files, skips: _diode_pairs(files, lay, skips, focal_px)
+    )
 
 
 def megadepth_tree(
@@ -542,41 +836,76 @@ def megadepth_tree(
     no focal length is set. Images without depth, images outside an `imgs` folder and images of an
     unsupported format are skipped and reported (SkippedInputsWarning, and counted in `report` if
     given). `include` / `exclude` select images as in `photo_folder`; `depth_orientation` and
-    `depth_resize` are set on every ref (see `load_source`).
+    `depth_resize` are set on every ref (see `load_source`). A tree in which no image pairs raises
+    NoSourcesMatched.
     """
     include, exclude = _check_patterns(include, "include"), _check_patterns(exclude, "exclude")
     _check_depth_options(depth_orientation, depth_resize)
-    root_r, _ = _root_dir(root)
-    skips = _Skips(name, report)
-    files = _scan(root_r, skips)
-    refs = []
-    for rel, path in files.items():
-        pure = PurePosixPath(rel)
-        if not _selected(rel, include, exclude):
-            continue
-        if pure.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES and pure.parent.name == "imgs":
-            skips.add("unsupported format", rel)
-            continue
-        if pure.suffix.lower() not in IMAGE_SUFFIXES:
-            continue
-        if pure.parent.name != "imgs":
-            skips.add("image not in an `imgs` folder", rel)
-            continue
-        depth = files.get((pure.parent.parent / "depths" / f"{pure.stem}.h5").as_posix())
-        if depth is None:
-            skips.add("image without ../depths/<stem>.h5", rel)
-            continue
-        refs.append(
-            SourceRef(
-                id=f"{name}/{rel}",
-                rgb=str(path),
-                depth=str(depth),
-                depth_key="depth",
-                depth_resize=depth_resize,
-                depth_orientation=depth_orientation,
-            )
-        )
-    return _finish(refs, skips, root_r)
+    lay = _Layout(name, include, exclude, depth_orientation, depth_resize)
+    return _layout_refs("megadepth", root, lay, name, report, lambda files, skips: _megadepth_pairs(files, lay, skips))
+
+
+def rgbd_tree(
+    root: str | os.PathLike[str],
+    name: str | None = None,
+    *,
+    include: Iterable[str] = ("**/*",),
+    exclude: Iterable[str] = (),
+    depth_orientation: str | None = None,
+    depth_resize: str = "error",
+    png_depth_scale: float = PNG_DEPTH_SCALE,
+    diode_focal_px: float | None = DIODE_FOCAL_PX,
+    report: DiscoveryReport | None = None,
+) -> list[SourceRef]:
+    """Images under `root` paired with their depth maps (and masks) by the common naming conventions.
+
+    For an image `<folder>/X.<ext>` (`IMAGE_SUFFIXES`; not itself depth-like) the depth map is the
+    first of these that exists, each tried with the suffixes `RGBD_DEPTH_SUFFIXES` in that order
+    (.npy, .npz, .h5, .hdf5, .png; a second format of the same map is skipped and reported):
+      1. beside it: `X_depth` (DIODE: `X.png` + `X_depth.npy`), then the name with a word img / imgs /
+         image / images / rgb / color / colour replaced by depth, each occurrence from the left
+         (`RGB-D_img3.png` + `RGB-D_depth3.npy`, `rgb_0001.jpg` + `depth_0001.png`,
+         `frame-000000.color.png` + `frame-000000.depth.png`); a word is bounded by the name's start or
+         end, `_`, `.`, `-` or a digit;
+      2. when `<folder>` is named imgs / images / image / img / rgb / color / colour: the same names in a
+         sibling folder `depths` or `depth` (MegaDepth: `imgs/X.jpg` + `depths/X.h5`; `rgb/X.png` +
+         `depth/X.png`).
+    Names are compared without regard to case. The mask (nonzero = valid) is `<depth>_mask.*` or the
+    depth map's name with depth replaced by depth_mask (`X_depth_mask.npy`, `RGB-D_depth_mask3.npy`).
+    Depth units: arrays as stored (metres for DIODE, up to scale for MegaDepth); HDF5 dataset `depth`;
+    an integer PNG is multiplied by `png_depth_scale` (default 0.001: millimetres), 0 = invalid (a dataset
+    marking invalid depth otherwise, e.g. 7-Scenes' 65535, needs a mask). The depth tasks compare depth
+    ratios only, so the unit changes no answer; a manifest's `scale` column sets it per file.
+
+    Intrinsics: images named in DIODE's scheme (`00019_00183_indoors_000_010.png` with
+    `..._depth.npy`) get `diode_focal_px` (DIODE's 886.81 px, right for its original 1024 x 768
+    images, as `diode_tree`); no other focal length is read (no intrinsics file convention is
+    supported): the position task then assumes a field of view with a stated uncertainty, and a
+    manifest's `focal_px` column gives per-image focal lengths.
+
+    Ids are `name/<relative path of the image>`, `name` defaulting to the root folder's name; sorted by
+    id. Images without depth, depth-like files paired with no image and images of an unsupported
+    format are skipped and reported (SkippedInputsWarning, counted in `report` if given); symlinks as
+    in every folder walk. `include` / `exclude` select files as in `photo_folder`; `depth_orientation`
+    and `depth_resize` are set on every ref (see `load_source`). A folder in which no image pairs
+    raises NoSourcesMatched.
+    """
+    include, exclude = _check_patterns(include, "include"), _check_patterns(exclude, "exclude")
+    _check_depth_options(depth_orientation, depth_resize)
+    if not (isinstance(png_depth_scale, (int, float)) and math.isfinite(png_depth_scale) and png_depth_scale > 0):
+        raise ValueError(f"png_depth_scale must be a positive finite number, got {png_depth_scale!r}")
+    if diode_focal_px is not None:
+        diode_focal_px = _plausible_focal(diode_focal_px, "rgbd: DIODE focal length")
+    name = name or Path(os.path.abspath(root)).name or "rgbd"
+    lay = _Layout(name, include, exclude, depth_orientation, depth_resize)
+    return _layout_refs(
+        "rgbd",
+        root,
+        lay,
+        name,
+        report,
+        lambda files, skips: _rgbd_pairs(files, lay, skips, float(png_depth_scale), diode_focal_px),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -862,7 +1191,7 @@ def read_manifest(
 # --------------------------------------------------------------------------------------------------
 # CLI specs
 
-_SPEC_KINDS = ("photos", "diode", "megadepth", "manifest", "synthetic", "bundled")
+_SPEC_KINDS = ("photos", "rgbd", "diode", "megadepth", "manifest", "synthetic", "bundled")
 _SYNTHETIC_SPEC = re.compile(r"(\d+)(?:x(\d+)x(\d+))?")
 
 
@@ -876,6 +1205,7 @@ def discover(
     """Sources from a CLI-style spec:
 
     photos:PATH          photo_folder(PATH), or the single photo PATH
+    rgbd:PATH            rgbd_tree(PATH): images paired with depth by name (DIODE and MegaDepth trees too)
     diode:PATH           diode_tree(PATH)
     megadepth:PATH       megadepth_tree(PATH)
     manifest:FILE[@ROOT] read_manifest(FILE, ROOT); ROOT defaults to the manifest's folder
@@ -886,6 +1216,8 @@ def discover(
     `depth_orientation` ("stored" / "display" / None) and `depth_resize` ("error" / "nearest") are
     given to every discovered source with depth (for a manifest: to rows that leave those columns
     empty); see `load_source`. Inputs that folder walks skip are counted in `report`, if given.
+    An `rgbd:` / `diode:` / `megadepth:` folder in which no image pairs with depth raises NoSourcesMatched
+    (a ValueError; `ssrl generate` prints it as one line).
     """
     _check_depth_options(depth_orientation, depth_resize)
     depth_options = {"depth_orientation": depth_orientation, "depth_resize": depth_resize}
@@ -905,6 +1237,8 @@ def discover(
         raise ValueError(f"input spec {spec!r} needs an argument after '{kind}:'")
     if kind == "photos":
         return _photos_spec(arg, report)
+    if kind == "rgbd":
+        return rgbd_tree(arg, **depth_options, report=report)
     if kind == "diode":
         return diode_tree(arg, **depth_options, report=report)
     if kind == "megadepth":
