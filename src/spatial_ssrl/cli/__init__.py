@@ -24,6 +24,7 @@ COMMANDS = (
     "preview",
     "tasks",
     "export",
+    "lengths",
     "coldstart",
     "train",
     "tiny-model",
