@@ -24,7 +24,7 @@ import numpy as np
 from spatial_ssrl.engine.registry import register_task
 from spatial_ssrl.engine.sample import Rejection, Sample, Source
 from spatial_ssrl.tasks._regions import min_center_separation, usable_tiles
-from spatial_ssrl.tasks._render import draw_region_markers
+from spatial_ssrl.tasks._render import MarkerFailure, draw_region_markers
 from spatial_ssrl.tasks._wording import check_answer, num
 
 TASK = "depth_order"  # the registered name
@@ -96,7 +96,10 @@ def make_depth_order(
     # 2. Render: labels 1..n assigned in random order.
     labels = [int(v) for v in rng.permutation(np.arange(1, params.n_regions + 1))]
     regions = [{"box": t["box"][i].tolist(), "label": lab} for i, lab in zip(chosen, labels)]
-    image, markers = draw_region_markers(source.rgb, regions, side)
+    drawn = draw_region_markers(source.rgb, regions, side)
+    if isinstance(drawn, MarkerFailure):  # no label placement is unambiguous: reject rather than mislead
+        return Rejection(TASK, drawn.reason, drawn.detail)
+    image, markers = drawn
 
     # 3. Answer: labels sorted by true depth (nearest first).
     by_depth = sorted(zip(chosen, labels), key=lambda p: t["d_mean"][p[0]])

@@ -27,7 +27,7 @@ from spatial_ssrl.engine.registry import register_task
 from spatial_ssrl.engine.sample import Rejection, Sample, Source
 from spatial_ssrl.tasks._layout import format_options, letters
 from spatial_ssrl.tasks._regions import min_center_separation, usable_tiles
-from spatial_ssrl.tasks._render import draw_region_markers
+from spatial_ssrl.tasks._render import MarkerFailure, draw_region_markers
 from spatial_ssrl.tasks._wording import check_answer, num
 
 TASK = "position"  # the registered name
@@ -172,7 +172,10 @@ def make_position(
 
     # 2. Render: viewer is region 1, target region 2.
     regions = [{"box": t["box"][v].tolist(), "label": 1}, {"box": t["box"][g].tolist(), "label": 2}]
-    image, markers = draw_region_markers(source.rgb, regions, side)
+    drawn = draw_region_markers(source.rgb, regions, side)
+    if isinstance(drawn, MarkerFailure):  # no label placement is unambiguous: reject rather than mislead
+        return Rejection(TASK, drawn.reason, drawn.detail)
+    image, markers = drawn
 
     # 3. Options in random order; the answer is the letter of the wanted option.
     order = list(plan["order"])
