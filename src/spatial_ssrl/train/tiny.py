@@ -84,13 +84,29 @@ def _corpus(n_per_task: int = 6) -> list[str]:
     return texts
 
 
+# Qwen2's pre-tokenisation pattern (digits one by one, words with their leading space): the tiny tokenizer
+# splits text as the Qwen-VL tokenizers do, so a tokenizer class rebuilt from the vocabulary (transformers 5
+# builds Qwen2Tokenizer's pre-tokenizer itself) and tokenizer.json (what transformers 4.x reads) agree.
+QWEN2_PRETOKENIZE_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
+    r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+
+
 def build_tokenizer(vocab_size: int = 600):
-    """A byte-level BPE tokenizer trained on the task texts, with Qwen's special tokens."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """A byte-level BPE tokenizer trained on the task texts, with Qwen's special tokens and Qwen2's
+    normalisation and pre-tokenisation."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE_PATTERN), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -194,6 +210,34 @@ def _processor(arch: str, tokenizer, min_pixels: int, max_pixels: int):
     return Qwen3VLProcessor(image_processor=image, tokenizer=tokenizer, video_processor=video, chat_template=template)
 
 
+def _portable_tokenizer_config(path: Path) -> None:
+    """Write the tokenizer config the way released Qwen-VL checkpoints have it, so the folder loads with
+    transformers 4.5x (which EasyR1 pins) as well as 5.x: transformers 5 saves `tokenizer_class:
+    TokenizersBackend` and a list under `extra_special_tokens`, neither of which 4.x can read
+    (`Tokenizer class TokenizersBackend does not exist`; `'list' object has no attribute 'keys'`)."""
+    config = json.loads(path.read_text())
+    config["tokenizer_class"] = "Qwen2Tokenizer"  # what Qwen2.5-VL / Qwen3-VL checkpoints declare
+    extra = config.pop("extra_special_tokens", None)
+    if isinstance(extra, list):
+        config["additional_special_tokens"] = extra
+    elif extra:
+        config["extra_special_tokens"] = extra
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+
+
+def _portable_model_config(path: Path) -> None:
+    """Add the rotary settings under the names transformers 4.5x reads (`rope_scaling`, `rope_theta`, as in
+    released checkpoints) next to 5.x's `rope_parameters`, so 4.x builds Qwen3-VL's rotary embedding."""
+    config = json.loads(path.read_text())
+    for section in (config, config.get("text_config") or {}):
+        rope = section.get("rope_parameters")
+        if isinstance(rope, dict):
+            section.setdefault("rope_scaling", {k: v for k, v in rope.items() if k != "rope_theta"})
+            if "rope_theta" in rope:
+                section.setdefault("rope_theta", rope["rope_theta"])
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+
+
 def build_tiny_model(
     out_dir: str | Path,
     arch: str = "qwen2_5_vl",
@@ -222,6 +266,8 @@ def build_tiny_model(
     model.generation_config.pad_token_id = config.text_config.pad_token_id
     model.save_pretrained(out)
     _processor(arch, tokenizer, min_pixels, max_pixels).save_pretrained(out)
+    _portable_tokenizer_config(out / "tokenizer_config.json")
+    _portable_model_config(out / "config.json")
     n_params = sum(p.numel() for p in model.parameters())
     (out / "spatial_ssrl_tiny.json").write_text(json.dumps({"arch": arch, "parameters": n_params, "seed": seed}))
     return out
