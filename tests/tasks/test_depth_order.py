@@ -42,6 +42,8 @@ def test_answer_is_true_depth_order_at_marked_regions(scene_seed, seed, size):
             (np.nanmin(_box(scene.depth, m["box"])), np.nanmax(_box(scene.depth, m["box"]))) for m in markers
         )
         assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:]))
+        # Flat in true depth: no circled region straddles a depth edge (max_region_depth_ratio, 1.25).
+        assert all(hi <= 1.25 * lo * (1 + 1e-6) for lo, hi in ranges)
         # Markers are drawn where metadata says, and never over the region itself.
         out = sample.images[0]
         assert out.shape == scene.rgb.shape

@@ -82,7 +82,13 @@ def region_side(width: int, height: int, frac: float, min_px: int) -> int:
 def usable_tiles(task: str, source: Source, rng: np.random.Generator, params: Any) -> tuple[dict, int] | Rejection:
     """Tiles fit to be marked: almost fully valid, flat in depth, and far enough from the border for a
     marker. `params` provides region_frac, min_region_px, min_valid_frac, max_region_spread,
-    clip_percentiles and normalise_space (depth ordering and relative position share these names)."""
+    max_region_depth_ratio, clip_percentiles and normalise_space (depth ordering and relative position
+    share these names).
+
+    Flat means both: a normalised spread of at most max_region_spread (the paper's rule, relative to the
+    image's depth range, so it allows 1.78x inside a region of a scene spanning 1-50 m), and a true-depth
+    ratio max/min of at most max_region_depth_ratio (absolute: a circled region never straddles an edge
+    such as a tree trunk in front of the street)."""
     side = region_side(source.width, source.height, params.region_frac, params.min_region_px)
     normalise = depth_normaliser(source.depth, source.valid, *params.clip_percentiles, params.normalise_space)
     if normalise is None:
@@ -102,7 +108,9 @@ def usable_tiles(task: str, source: Source, rng: np.random.Generator, params: An
     # A region's normalised depth is that of its mean depth; its spread that of its min and max.
     for key in ("mean", "min", "max"):
         stats[f"n_{key}"] = normalise(stats[f"d_{key}"])
-    flat = stats["n_max"] - stats["n_min"] <= params.max_region_spread
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio_ok = stats["d_max"] <= params.max_region_depth_ratio * stats["d_min"]
+    flat = (stats["n_max"] - stats["n_min"] <= params.max_region_spread) & ratio_ok
     ok = inside & (stats["valid_frac"] >= params.min_valid_frac) & flat
     keep = np.flatnonzero(ok)
     stats = {k: v[keep] for k, v in stats.items()}

@@ -39,6 +39,7 @@ class DepthOrderParams:
     min_region_px: int = 9
     min_valid_frac: float = 0.9  # share of a region's pixels with valid depth
     max_region_spread: float = 0.15  # max - min of normalised depth inside a region (paper)
+    max_region_depth_ratio: float = 1.25  # max / min of true depth inside a region: the region really is flat
     min_norm_gap: float = 0.05  # gap between region means in normalised depth (paper)
     min_rel_gap: float = 0.10  # farther mean / nearer mean - 1, in true depth
     clip_percentiles: tuple[float, float] = (0.5, 99.5)  # clip before min-max normalisation

@@ -61,6 +61,7 @@ class PositionParams:
     min_region_px: int = 9
     min_valid_frac: float = 0.9  # share of a region's pixels with valid depth
     max_region_spread: float = 0.15  # max - min of normalised depth inside a region
+    max_region_depth_ratio: float = 1.25  # max / min of true depth inside a region: the region really is flat
     clip_percentiles: tuple[float, float] = (0.5, 99.5)  # clip before min-max normalisation
     normalise_space: str = "log"  # "linear" = the paper's min-max of depth; see _regions.depth_normaliser
     min_pixel_sep_frac: float = 0.2  # centres at least this fraction of the width apart (~the reference's 150 px)
