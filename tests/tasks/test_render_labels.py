@@ -224,14 +224,14 @@ def test_depth_order_rejects_with_the_reason_when_regions_crowd_a_corner():
     no unambiguous placement and are rejected with the reason, every accepted sample passes the rule."""
     w, h = 160, 120
     yy, xx = np.mgrid[0:h, 0:w]
-    depth = np.where((xx < 70) & (yy < 70), 1.6 ** ((xx + yy) / 9.0), np.nan).astype(np.float32)
+    depth = np.where((xx < 70) & (yy < 70), 1.2 ** ((xx + yy) / 16.0), np.nan).astype(np.float32)
     src = Source("corner", textured_image(3, w, h), depth=depth)
     reasons = []
     for i in range(60):
         result = run_task("depth_order", src, seed=0, index=i)
         if isinstance(result, Rejection):
             reasons.append(result.reason)
-            assert result.reason in (REASON, "depth.no_separated_regions")
+            assert result.reason in (REASON, "depth.no_separated_regions", "depth.too_few_regions")
             if result.reason == REASON:
                 assert "nearer its own ring" in result.detail
         else:
