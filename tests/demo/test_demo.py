@@ -17,6 +17,7 @@ from spatial_ssrl.cli import main as ssrl
 from spatial_ssrl.demo import DemoConfig, DemoError, run_demo
 from spatial_ssrl.demo import pipeline as demo_pipeline
 from spatial_ssrl.demo.report import comparison_markdown
+from spatial_ssrl.evaluate.summary import wilson_interval
 from tests.fixtures.html import parse_page
 
 pytestmark = pytest.mark.slow  # trains models: `pytest -m "not slow"` skips it
@@ -94,9 +95,17 @@ def test_report_html_tables_equal_the_json(demo):
     assert not page.errors and not page.stack, (page.errors, page.stack)
 
     table = page.tables["comparison"]
-    assert table[0][:2] == ["task", "n"] and len(table[0]) == 2 + 2 * len(MODELS)
+    assert table[0][:3] == ["task", "n", "chance"] and len(table[0]) == 3 + 2 * len(MODELS)
+    chance_of = {"shuffle": None, "flip": 12.5, "crop": 25.0, "position": 25.0, "depth_order": 16.7}
     for html_row, row in zip(table[1:], report["comparison"]["rows"], strict=True):
-        cells = [f"{row['accuracy'][m]:.1f}" for m in MODELS] + [f"{row['format'][m]:.1f}" for m in MODELS]
+        if chance_of.get(row["task"]) is not None:
+            assert row["chance"] == chance_of[row["task"]]
+        accuracy = []
+        for m in MODELS:  # accuracy [95% Wilson interval], * when the interval lies above chance
+            lo, hi = wilson_interval(round(row["accuracy"][m] * row["n"] / 100), row["n"])
+            star = "*" if 100 * lo > round(row["chance"], 1) else ""
+            accuracy.append(f"{row['accuracy'][m]:.1f} [{100 * lo:.1f}–{100 * hi:.1f}]{star}")
+        cells = [f"{row['chance']:.1f}", *accuracy, *[f"{row['format'][m]:.1f}" for m in MODELS]]
         assert html_row == [row["task"], str(row["n"]), *cells]
 
     dataset = page.tables["dataset"]

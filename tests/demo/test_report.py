@@ -107,3 +107,23 @@ def test_module_entry_point_writes_the_three_files(demo, capsys):
     assert "<figure class='wide'>" in html  # the chart write_report draws
     assert json.loads((demo / "report.json").read_text())["comparison"] == collect(demo)["comparison"]
     assert main([]) == 2
+
+
+def test_comparison_has_chance_and_intervals(demo):
+    """Each task row shows its chance level, and each accuracy its 95% interval, starred only when the
+    whole interval lies above chance."""
+    for key in MODELS:
+        path = demo / "eval" / key / "results.json"
+        results = json.loads(path.read_text())
+        bench = results["benchmarks"][EVAL_BENCH]
+        for block in bench["by_category"].values():
+            block["chance"] = 0.125
+            block["ci95"] = [0.2, 0.8] if key == "grpo" else [0.1, 0.9]
+        path.write_text(json.dumps(results))
+    table = report_tables(collect(demo))["comparison"]
+    assert table["head"][:3] == ["task", "n", "chance"]
+    row = table["rows"][0]
+    assert row[2] == "12.5"
+    cells = dict(zip(table["head"], row))
+    assert cells["accuracy: GRPO"] == "50.0 [20.0–80.0]*"  # 20.0 > 12.5: above chance
+    assert not cells[table["head"][3]].endswith("*")  # [10.0–90.0] touches chance

@@ -71,7 +71,9 @@ def _comparison(out: Path) -> dict[str, Any]:
             {
                 "task": task,
                 "n": next(b.get("n") for b in blocks.values()),
+                "chance": to_percent(next((b["chance"] for b in blocks.values() if b.get("chance") is not None), None)),
                 "accuracy": {k: to_percent(b.get("accuracy")) for k, b in blocks.items()},
+                "ci95": {k: [to_percent(v) for v in b["ci95"]] if b.get("ci95") else None for k, b in blocks.items()},
                 "format": {k: to_percent(b.get("format_rate")) for k, b in blocks.items()},
             }
         )
@@ -172,6 +174,15 @@ def _cell(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def _accuracy_cell(row: dict[str, Any], key: str) -> str:
+    """Accuracy with its 95% interval, e.g. `38.9 [24.8–55.1]`, starred when the interval lies above chance."""
+    value, ci, chance = row["accuracy"][key], (row.get("ci95") or {}).get(key), row.get("chance")
+    if value is None or not ci:
+        return _cell(value)
+    above = chance is not None and ci[0] > chance
+    return f"{value:.1f} [{ci[0]:.1f}–{ci[1]:.1f}]" + ("*" if above else "")
+
+
 def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:.3g}"
 
@@ -202,6 +213,13 @@ EXPECTATION = (
 )
 
 
+CHANCE_NOTE = (
+    "chance: the accuracy of a uniform guess over each task's answer space (1/8 for flip, 1/6 for three-region "
+    "depth ordering, 1/23 for a 2x2 shuffle, 1/4 for the lettered tasks; the all row averages it over the items). "
+    "Brackets: 95% Wilson interval of the accuracy; * = the whole interval lies above chance."
+)
+
+
 def report_tables(report: dict[str, Any]) -> dict[str, dict[str, list]]:
     """The report's tables, each a `head` and `rows` of cells printed as they are (numbers already formatted):
     comparison, dataset (per task and split) and stages, each ending with its total row, and outputs. The HTML
@@ -211,9 +229,15 @@ def report_tables(report: dict[str, Any]) -> dict[str, dict[str, list]]:
     ds = report["dataset"]
     return {
         "comparison": {
-            "head": ["task", "n", *[f"accuracy: {n}" for n in names], *[f"format: {n}" for n in names]],
+            "head": ["task", "n", "chance", *[f"accuracy: {n}" for n in names], *[f"format: {n}" for n in names]],
             "rows": [
-                [r["task"], r["n"], *[_cell(r["accuracy"][k]) for k in keys], *[_cell(r["format"][k]) for k in keys]]
+                [
+                    r["task"],
+                    r["n"],
+                    _cell(r.get("chance")),
+                    *[_accuracy_cell(r, k) for k in keys],
+                    *[_cell(r["format"][k]) for k in keys],
+                ]
                 for r in report["comparison"]["rows"]
             ],
         },
@@ -252,6 +276,7 @@ def _context(report: dict[str, Any]) -> dict[str, Any]:
         "report": report,
         "tables": report_tables(report),
         "expectation": EXPECTATION,
+        "chance_note": CHANCE_NOTE,
         "rejections": _reasons(report["dataset"]["rejections"]),
         "num": _num,
     }
@@ -279,6 +304,9 @@ def results_chart(report: dict[str, Any], path: Path) -> Path:
         for k, model in enumerate(models):
             heights = [np.nan if r[metric][model["key"]] is None else r[metric][model["key"]] for r in rows]
             ax.bar(x + (k - (len(models) - 1) / 2) * width, heights, width, label=model["name"])
+        if metric == "accuracy":  # chance level of each task: a short black line across its group of bars
+            chance = [np.nan if r.get("chance") is None else r["chance"] for r in rows]
+            ax.hlines(chance, x - 0.45, x + 0.45, colors="black", linewidths=1.5, label="chance")
         ax.set_xticks(x, [r["task"] for r in rows], rotation=20)
         ax.set_title(f"{metric} on the test split (%)")
         ax.set_ylim(0, 100)

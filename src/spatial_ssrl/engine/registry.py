@@ -31,6 +31,11 @@ direction, facing, option set, letter), drawn before any geometry. The engine ke
 while it retries only the geometry (`run_task(..., attempt=k)`), so sources that reject often do not
 skew the answers towards the ones that are easy to realise."""
 
+ChanceLevel = Callable[[dict], float]
+"""`chance(row) -> probability` that a guess drawn uniformly from the task's answer space is right, for a
+dataset row (`answer`, `options`, `variant`): what accuracy a model that knows the answer format but not
+the picture reaches. Default by answer type (`default_chance`)."""
+
 ColdstartTemplate = Callable[[dict, dict], str]
 """`template(row, meta) -> text`: the reasoning of a cold-start response, from how the sample was made.
 `row` is the dataset row (`answer`, `options`, ...), `meta` its decoded `meta`; raises ValueError when
@@ -57,6 +62,7 @@ class TaskSpec:
             tasks use their counts in the released Spatial-SSRL-81k); None = the mean of the others.
         coldstart: the template writing cold-start reasoning for a sample, or None (cold start skips it).
         draw: the question draw (`QuestionDraw`), or None: every attempt then draws everything afresh.
+        chance: the chance level of a row (`ChanceLevel`), or None: `default_chance` of the answer type.
     """
 
     name: str
@@ -69,6 +75,11 @@ class TaskSpec:
     mix_weight: float | None = None
     coldstart: ColdstartTemplate | None = None
     draw: QuestionDraw | None = None
+    chance: ChanceLevel | None = None
+
+    def chance_of(self, row: dict) -> float | None:
+        """The chance level of `row` (the task's own rule, else `default_chance`)."""
+        return self.chance(row) if self.chance else default_chance(row, self.answer_type)
 
     def pick_variant(self, rng: np.random.Generator, weights: Mapping[str, float] | None = None) -> str:
         """Draw a variant with probability proportional to `weights` (default: the registered weights)."""
@@ -98,6 +109,7 @@ def register_task(
     mix_weight: float | None = None,
     coldstart: ColdstartTemplate | None = None,
     draw: QuestionDraw | None = None,
+    chance: ChanceLevel | None = None,
 ) -> Any:
     """Register `fn` as task `name` and return it; without `fn`, return a decorator that does so.
 
@@ -112,6 +124,7 @@ def register_task(
         mix_weight: weight in the default task mix (see `TaskSpec.mix_weight`).
         coldstart: cold-start reasoning template (see `ColdstartTemplate`).
         draw: the question draw (see `QuestionDraw`); with it, `fn` receives the plan as a fifth argument.
+        chance: the chance level of a row (see `ChanceLevel`); default by answer type.
 
     Raises:
         TaskDefinitionError: an unknown answer type, params not a dataclass, no variants, a negative
@@ -142,11 +155,29 @@ def register_task(
             mix_weight=mix_weight,
             coldstart=coldstart,
             draw=draw,
+            chance=chance,
         )
         record_task_answer_type(name, answer_type)
         return fn
 
     return decorate if fn is None else decorate(fn)
+
+
+def default_chance(row: dict, answer_type: str | None = None) -> float | None:
+    """Chance level by answer type: choice 1/len(options); permutation of n labels 1/n!; None for a type
+    whose answer space the row does not tell (label_direction: the task must say, as flip does)."""
+    import math
+
+    from spatial_ssrl.contract import parse_options
+
+    answer_type = answer_type or row.get("answer_type")
+    if answer_type == "choice":
+        options = row.get("options")
+        options = parse_options(options) if isinstance(options, str) else options
+        return 1.0 / len(options) if options else None
+    if answer_type == "permutation":
+        return 1.0 / math.factorial(len(str(row["answer"]).split("-")))
+    return None
 
 
 def unregister_task(name: str) -> None:

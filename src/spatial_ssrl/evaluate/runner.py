@@ -299,6 +299,8 @@ def score_benchmark(
             "missing": response is None,
         }
         record.update({k: v for k, v in result.items() if k not in record})
+        if item.extra.get("chance") is not None:
+            record["chance"] = item.extra["chance"]
         records.append(record)
     summary = rules.summary(bench, records, ctx.protocol)
     summary["missing"] = sum(r["missing"] for r in records)

@@ -149,6 +149,11 @@ def explain_flip(row: dict, meta: dict) -> str:
     return text + f" The answer is piece {label} with direction {direction}: {row['answer']}."
 
 
+def flip_chance(row: dict) -> float:
+    """1/8: one of 4 pieces times one of 2 directions."""
+    return 1.0 / (4 * len(DIRECTIONS))
+
+
 # Default mix weight: the task's count in the released Spatial-SSRL-81k.
 register_task(
     TASK,
@@ -159,4 +164,5 @@ register_task(
     mix_weight=4005,
     coldstart=explain_flip,
     draw=draw_flip,
+    chance=flip_chance,
 )

@@ -197,6 +197,13 @@ def explain_shuffle(row: dict, meta: dict) -> str:
     return " ".join(lines)
 
 
+def shuffle_chance(row: dict) -> float:
+    """1 / (n! - 1): the answer is one of the n! orders of its n labels, never the identity."""
+    import math
+
+    return 1.0 / (math.factorial(len(row["answer"].split("-"))) - 1)
+
+
 # Default mix weight: the task's count in the released Spatial-SSRL-81k.
 register_task(
     TASK,
@@ -207,4 +214,5 @@ register_task(
     mix_weight=16028,
     coldstart=explain_shuffle,
     draw=draw_shuffle,
+    chance=shuffle_chance,
 )

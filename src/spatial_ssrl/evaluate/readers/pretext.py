@@ -3,7 +3,8 @@
 Rows come from `schema.read_rows` (validation by default; `test` also held out, as splits are made by
 source). Each row keeps its `problem` with `<image>` placeholders, its images, and its answer type;
 scoring is the training reward's (`rewards.score`): accuracy of the boxed answer and format (think
-block + one box), reported per task (category) and per task/variant (subcategory).
+block + one box), reported per task (category) and per task/variant (subcategory), each with its chance
+level (the task's `chance_of(row)`: a uniform guess over the answer space) and a 95% interval.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from spatial_ssrl.contract import parse_options
 from spatial_ssrl.dataset.schema import SPLITS, read_rows, shard_paths
+from spatial_ssrl.engine.registry import default_chance, get_task
 from spatial_ssrl.evaluate.items import Benchmark, BenchmarkFormatError, EvalItem
 
 
@@ -28,9 +30,15 @@ def read_pretext(dataset_dir: str | Path, split: str = "validation", name: str |
     if not shard_paths(dataset_dir, split):
         present = [s for s in SPLITS if shard_paths(dataset_dir, s)]
         raise BenchmarkFormatError(f"{dataset_dir}: no {split!r} shards under data/ (splits present: {present})")
+    import spatial_ssrl.tasks  # noqa: F401 - the built-in tasks' chance levels
+
     name = name or f"pretext-{split}"
     items = []
     for row in read_rows(dataset_dir, split):
+        try:
+            chance = get_task(row["task"]).chance_of(row)
+        except KeyError:  # a task of a module not imported here: the answer type's rule
+            chance = default_chance(row)
         items.append(
             EvalItem(
                 benchmark=name,
@@ -42,6 +50,7 @@ def read_pretext(dataset_dir: str | Path, split: str = "validation", name: str |
                 options=parse_options(row["options"]) or {},
                 category=row["task"],
                 subcategory=f"{row['task']}/{row['variant']}",
+                extra={} if chance is None else {"chance": chance},
             )
         )
     return Benchmark(name=name, items=items, source=str(dataset_dir))
