@@ -85,6 +85,7 @@ from typing import Any
 
 import numpy as np
 
+from spatial_ssrl.evaluate.benchmarks._text import last_brace_group
 from spatial_ssrl.evaluate.benchmarks.base import (
     BenchmarkRules,
     ItemScore,
@@ -134,22 +135,6 @@ _NUMBER = re.compile(r"\d+\.?\d*")  # parse_prediction's number pattern (re's \d
 # ---- parsing a prediction ---------------------------------------------------------------------------
 
 
-def last_group(text: str, opener: str) -> str | None:
-    """The content of the last `opener...}` group as `re.findall(re.escape(opener) + "([^}]*)}", text)[-1]`
-    finds it (a group ends at the first "}" after the opener, and the next search starts after that
-    "}"), or None when there is none. Linear: every `find` starts where the previous group ended."""
-    last, pos = None, 0
-    while True:
-        start = text.find(opener, pos)
-        if start < 0:
-            return last
-        start += len(opener)
-        end = text.find("}", start)
-        if end < 0:
-            return last  # no "}" after this opener, so none after any later opener either
-        last, pos = text[start:end], end + 1
-
-
 def scalar_value(group: str) -> float:
     """The mean of the `\\d+\\.?\\d*` numbers of a scalar group (NaN when it has none)."""
     numbers = [float(x) for x in _NUMBER.findall(group)]
@@ -162,10 +147,10 @@ def scalar_value(group: str) -> float:
 def official_reading(text: str) -> tuple[float, str] | None:
     """VLMEvalKit's parse_prediction: (mean of the last scalar group, last distance_unit group), or None
     when either is missing (its IndexError: a parse error)."""
-    scalar = last_group(text, "scalar{")
+    scalar = last_brace_group(text, "scalar{")
     if scalar is None:
         return None
-    unit = last_group(text, "distance_unit{")
+    unit = last_brace_group(text, "distance_unit{")
     if unit is None:
         return None
     return scalar_value(scalar), unit
@@ -203,14 +188,14 @@ def paper_reading(text: str) -> tuple[float, str] | None:
     """The authors' parse_prediction (see the module docstring), or None on a parse error."""
     if "boxed{" in text:
         text = authors_rewrite(text)
-    scalar = last_group(text, "scalar{")
+    scalar = last_brace_group(text, "scalar{")
     if scalar is None:
         return None
-    unit = last_group(text, "distance_unit{")
+    unit = last_brace_group(text, "distance_unit{")
     if unit is None:
-        unit = last_group(text, "unit{")
+        unit = last_brace_group(text, "unit{")
     if unit is None:
-        unit = last_group(text, "{")
+        unit = last_brace_group(text, "{")
     if unit is None:
         return None
     if _reads_as_float(unit):  # their fix for answers like \scalar{2}\distance_unit... written as {2}\meters

@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from spatial_ssrl.contract import RELEASED_REASONING_SENTENCE
+from spatial_ssrl.evaluate.benchmarks._text import last_brace_group
 from spatial_ssrl.evaluate.benchmarks.base import BenchmarkRules, ItemScore, ScoringContext, register_benchmark
 from spatial_ssrl.evaluate.items import Benchmark, EvalItem
 from spatial_ssrl.evaluate.readers.viewspatial import RULES, read_viewspatial
@@ -80,22 +81,6 @@ def option_letter(text: str | None) -> str | None:
 def last_line(text: str) -> str:
     """What evaluate.py reads: the text after the last newline ("" when the reply ends with one)."""
     return text.rpartition("\n")[2]
-
-
-def last_brace_group(text: str, prefix: str) -> str | None:
-    """The content of the last `prefix...}` group as `re.findall(re.escape(prefix) + r"([^}]*)\\}", text)[-1]`
-    finds it (matches do not overlap; a group ends at the first "}"), or None when there is none.
-    Linear: each `find` starts where the previous match ended."""
-    last, pos = None, 0
-    while True:
-        start = text.find(prefix, pos)
-        if start < 0:
-            return last
-        start += len(prefix)
-        end = text.find("}", start)
-        if end < 0:
-            return last  # no "}" after this prefix: none after any later one either
-        last, pos = text[start:end], end + 1
 
 
 def official_letter(response: str) -> str | None:

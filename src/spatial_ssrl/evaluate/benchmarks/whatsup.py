@@ -54,8 +54,8 @@ from pathlib import Path
 from typing import Any
 
 from spatial_ssrl.contract import RELEASED_REASONING_SENTENCE
+from spatial_ssrl.evaluate.benchmarks._text import last_brace_group
 from spatial_ssrl.evaluate.benchmarks.base import BenchmarkRules, ItemScore, ScoringContext, register_benchmark
-from spatial_ssrl.evaluate.benchmarks.viewspatial import last_brace_group
 from spatial_ssrl.evaluate.items import Benchmark, EvalItem
 from spatial_ssrl.evaluate.prompts import question_text
 from spatial_ssrl.evaluate.readers.common import LETTERS

@@ -50,13 +50,17 @@ def check_image_bytes(data: bytes, source: str | Path, where: str, column: str =
 
 def resolve_file(rel: str, bases: list[Path], source: str | Path, where: str, what: str = "image") -> Path:
     """The first existing file among base/rel for each base, also trying rel without its leading
-    folders (benchmarks store paths relative to wherever their authors unpacked them)."""
+    folders (benchmarks store paths relative to wherever their authors unpacked them). An absolute path
+    that exists is used as it is; one that does not (a path on the authors' machine, as in VSI-Bench's
+    `mp4_path` or a localized TSV) is looked up by its trailing parts the same way.
+
+    Raises:
+        BenchmarkFormatError: no base holds the file, naming `source`, `where` and the bases tried.
+    """
     p = Path(rel)
-    if p.is_absolute():
-        if p.is_file():
-            return p
-        raise fail(source, where, f"{what} file not found: {rel}")
-    parts = p.parts
+    if p.is_absolute() and p.is_file():
+        return p
+    parts = p.parts[1:] if p.is_absolute() else p.parts
     for k in range(len(parts)):
         tail = Path(*parts[k:])
         for base in bases:

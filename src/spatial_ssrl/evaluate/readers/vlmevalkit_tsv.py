@@ -53,6 +53,7 @@ from spatial_ssrl.evaluate.readers.common import (
     answer_letter,
     decode_base64_image,
     fail,
+    resolve_file,
 )
 from spatial_ssrl.rewards.match import parse_number_with_unit
 
@@ -117,21 +118,6 @@ def _is_list(value: str) -> bool:
     return len(value) > 1 and value[0] == "[" and value[-1] == "]"
 
 
-def _find(rel: str, bases: list[Path], path: Path, where: str) -> Path:
-    """An `image_path` entry: an existing absolute path, else the path (or its tail) under a base."""
-    p = Path(rel)
-    if p.is_absolute() and p.is_file():
-        return p
-    parts = p.parts[1:] if p.is_absolute() else p.parts
-    for k in range(len(parts)):
-        tail = Path(*parts[k:])
-        for base in bases:
-            if (base / tail).is_file():
-                return base / tail
-    tried = ", ".join(str(b) for b in bases)
-    raise fail(path, where, f"column 'image_path': file {rel!r} not found under {tried} (pass --data-root)")
-
-
 def _images(row: dict, refs: dict[str, str], columns: list[str], path: Path, where: str, bases: list[Path]) -> list:
     value = row.get("image")
     if "image" in columns and not _missing(value):
@@ -149,7 +135,7 @@ def _images(row: dict, refs: dict[str, str], columns: list[str], path: Path, whe
     if "image_path" in columns and not _missing(paths):
         paths = paths.strip()
         names = cell_list(paths, path, where, "image_path", MAX_PATH_LIST_CHARS) if _is_list(paths) else [paths]
-        return [str(_find(n, bases, path, where)) for n in names]
+        return [str(resolve_file(n, bases, path, where, what="column 'image_path':")) for n in names]
     raise fail(path, where, "no image: column 'image' (base64) and column 'image_path' are both empty")
 
 

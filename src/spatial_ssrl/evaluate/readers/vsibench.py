@@ -123,9 +123,6 @@ def _video(rec: dict, bases: list[Path], path: Path, where: str) -> str:
         field, video = "dataset/scene_name", f"{rec['dataset']}/{rec['scene_name']}.mp4"
     else:
         raise fail(path, where, "no video: give 'video', 'mp4_path' or 'dataset' + 'scene_name'")
-    p = Path(video)
-    if p.is_absolute() and not p.is_file():  # the authors' absolute paths: look for their trailing parts
-        video = str(Path(*p.parts[1:])) if len(p.parts) > 1 else video
     try:
         return str(resolve_file(video, bases, path, where, what="video"))
     except BenchmarkFormatError as err:
