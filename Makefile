@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/ssrl demo outputs/demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples studies
 	$(BIN)/pytest
 
 bench: $(STAMP)
