@@ -1,0 +1,86 @@
+"""The learning study's --quick mode end to end: every stage through the real commands, and tables that
+agree with the predictions `ssrl eval` scored, intervals computed right, chance levels right for every task
+and variant, the control matched to GRPO's wall time, and a resumed study that redoes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from spatial_ssrl.evaluate.summary import wilson_interval
+from studies.learning import MODELS, StudyError, StudySettings, newcombe_difference, run_study, scored_items
+from tests.evaluate.test_eval_chance import answer_space
+
+pytest.importorskip("trl")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    return out, run_study(out, [0], StudySettings.quick())
+
+
+def test_tables_are_recomputed_from_the_scored_predictions(study):
+    out, res = study
+    seed = res["seeds"]["0"]
+    for model in MODELS:
+        items = scored_items(out, 0, model)
+        by_task = defaultdict(list)
+        for r in items:
+            by_task[r["category"]].append(r["score"])
+        by_task["all"] = [r["score"] for r in items]
+        table = seed["models"][model]
+        assert set(table) == set(by_task)
+        for task, scores in by_task.items():
+            k, n = int(sum(scores)), len(scores)
+            assert (table[task]["correct"], table[task]["n"]) == (k, n)
+            assert table[task]["ci95"] == pytest.approx(list(wilson_interval(k, n)))
+            assert table[task]["above"] == (table[task]["ci95"][0] > table[task]["chance"])
+        # ssrl eval's own summary gives the same accuracy and interval per task
+        evaluated = json.loads((out / "seed-0" / "eval" / model / "results.json").read_text())
+        bench = evaluated["benchmarks"]["pretext-test"]
+        for task, block in bench["by_category"].items():
+            assert block["ci95"] == pytest.approx(table[task]["ci95"])
+            assert block["chance"] == pytest.approx(table[task]["chance"])
+
+
+def test_chance_levels_match_each_items_answer_space(study):
+    out, _ = study
+    from spatial_ssrl.dataset.schema import read_rows
+
+    variants = {r["id"]: r["variant"] for r in read_rows(out / "seed-0" / "data", "test")}
+    answers = {r["id"]: r["answer"] for r in read_rows(out / "seed-0" / "data", "test")}
+    for r in scored_items(out, 0, "sft"):
+        n_labels = len(answers[r["id"]].split("-"))
+        assert r["chance"] == pytest.approx(1 / answer_space(r["category"], variants[r["id"]], n_labels)), r
+
+
+def test_grpo_versus_control_is_compute_matched_and_its_interval_right(study):
+    out, res = study
+    stages = res["seeds"]["0"]["stages"]
+    per_step = stages["sft"]["train_runtime"] / stages["sft"]["steps"]
+    assert stages["control"]["settings"]["steps"] == max(1, round(stages["grpo"]["train_runtime"] / per_step))
+    assert stages["control"]["steps"] == stages["control"]["settings"]["steps"]
+    for task, d in res["seeds"]["0"]["grpo_vs_control"].items():
+        g, c = res["seeds"]["0"]["models"]["grpo"][task], res["seeds"]["0"]["models"]["control"][task]
+        assert d["difference"] == pytest.approx(g["accuracy"] - c["accuracy"])
+        assert d["ci95"] == pytest.approx(list(newcombe_difference(g["correct"], g["n"], c["correct"], c["n"])))
+        assert d["ci95"][0] <= d["difference"] <= d["ci95"][1]
+    assert (out / "tables.md").read_text().count("| all |") == 2
+
+
+def test_newcombe_difference_reference_value():
+    # Newcombe (1998), Table II, example (e): 56/70 vs 48/80 -> difference 0.2, method 10 interval 0.0524 to 0.3339.
+    assert newcombe_difference(56, 70, 48, 80) == pytest.approx((0.0524, 0.3339), abs=1e-4)
+
+
+def test_a_resumed_study_redoes_nothing_and_refuses_other_settings(study):
+    out, _ = study
+    before = {p: p.read_text() for p in out.glob("seed-0/*/stage.json")}
+    run_study(out, [0], StudySettings.quick())
+    assert {p: p.read_text() for p in out.glob("seed-0/*/stage.json")} == before
+    with pytest.raises(StudyError, match="other settings"):
+        run_study(out, [0], StudySettings.quick().__class__(**{**StudySettings.quick().__dict__, "sft_epochs": 2.0}))
