@@ -11,11 +11,12 @@ Every stage runs the project's own commands (the code paths of a paper-scale run
                              max_steps = GRPO's wall time / the SFT stage's seconds per step (compute-matched)
     eval     ssrl eval       base, sft, grpo and control on the held-out test split (greedy, cot)
 
-Then `tables.md` / `results.json`: per task, held-out accuracy with its 95% Wilson interval next to the
-task's chance level (`TaskSpec.chance_of`: a uniform guess over its answer space); GRPO minus control per
-task with a 95% interval for the difference of two proportions (Newcombe's method 10, from the two Wilson
-intervals); and the training curves (`<stage>/plots/`). Everything is recomputed from the predictions
-that `ssrl eval` scored (`eval/<model>/pretext-test/scored.jsonl`), never copied from a summary.
+Then `tables.md`, `results.json` and `accuracy_vs_chance.png`: per task, held-out accuracy with its 95%
+Wilson interval next to the task's chance level (`TaskSpec.chance_of`: a uniform guess over its answer
+space); GRPO minus control per task with a 95% interval for the difference of two proportions
+(Newcombe's method 10, from the two Wilson intervals); and the training curves (`<stage>/plots/`).
+Everything is recomputed from the predictions that `ssrl eval` scored
+(`eval/<model>/pretext-test/scored.jsonl`), never copied from a summary.
 
 A stage whose output folder holds `stage.json` with the same settings is skipped, so an interrupted
 study resumes where it stopped; a stage whose settings changed is refused (delete its folder).
@@ -34,6 +35,7 @@ import argparse
 import json
 import math
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -215,6 +217,10 @@ def task_table(records: list[dict]) -> dict[str, dict[str, Any]]:
         chance = sum(r["chance"] for r in rs) / n
         table[task] = {"n": n, "correct": k, "accuracy": k / n, "ci95": [lo, hi], "chance": chance}
         table[task]["above"] = lo > chance
+        # Diagnosis: a model that gives one answer to every question of a balanced task scores chance exactly.
+        preds = Counter(r.get("pred") for r in rs)
+        top, count = preds.most_common(1)[0]
+        table[task]["top_prediction"] = {"answer": top, "share": count / n, "distinct": len(preds)}
     return table
 
 
@@ -251,6 +257,15 @@ def tables_markdown(res: dict[str, Any]) -> str:
                 star = "*" if b["above"] else ""
                 cells.append(f"{_pct(b['accuracy'])} [{_pct(b['ci95'][0])}–{_pct(b['ci95'][1])}]{star}")
             lines.append(f"| {task} | {first['n']} | {_pct(first['chance'])} | " + " | ".join(cells) + " |")
+        lines += ["", "| task | most frequent answer (share, distinct answers): " + " | ".join(MODELS) + " |"]
+        lines.append("|---|" + "---|" * len(MODELS))
+        for task in r["models"]["base"]:
+            cells = []
+            for m in MODELS:
+                t = r["models"][m][task]["top_prediction"]
+                answer = "(none)" if not t["answer"] else t["answer"][:12].replace("|", "\\|")
+                cells.append(f"{answer} ({_pct(t['share'])}%, {t['distinct']})")
+            lines.append(f"| {task} | " + " | ".join(cells) + " |")
         lines += ["", "| task | GRPO | control | GRPO − control [95% CI] |", "|---|---:|---:|---:|"]
         for task, d in r["grpo_vs_control"].items():
             diff = f"{100 * d['difference']:+.1f} [{100 * d['ci95'][0]:+.1f}, {100 * d['ci95'][1]:+.1f}]"
@@ -258,6 +273,41 @@ def tables_markdown(res: dict[str, Any]) -> str:
         lines.append("")
     lines.append("Accuracy on the held-out test split (%), [95% Wilson interval]; * = the interval lies above chance.")
     return "\n".join(lines) + "\n"
+
+
+def accuracy_plot(res: dict[str, Any], path: Path) -> Path:
+    """Held-out accuracy per task for each model (bars, 95% intervals as error bars), one panel per seed, the
+    task's chance level as a black line across its group."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    seeds = list(res["seeds"])
+    fig, axes = plt.subplots(1, len(seeds), figsize=(6.5 * len(seeds), 3.8), squeeze=False)
+    for ax, seed in zip(axes[0], seeds):
+        tables = res["seeds"][seed]["models"]
+        tasks = list(tables["base"])
+        x = np.arange(len(tasks))
+        width = 0.8 / len(MODELS)
+        for k, model in enumerate(MODELS):
+            acc = np.array([100 * tables[model][t]["accuracy"] for t in tasks])
+            lo = acc - np.array([100 * tables[model][t]["ci95"][0] for t in tasks])
+            hi = np.array([100 * tables[model][t]["ci95"][1] for t in tasks]) - acc
+            ax.bar(x + (k - (len(MODELS) - 1) / 2) * width, acc, width, yerr=[lo, hi], capsize=2, label=model)
+        chance = [100 * tables["base"][t]["chance"] for t in tasks]
+        ax.hlines(chance, x - 0.45, x + 0.45, colors="black", linewidths=1.5, label="chance")
+        ax.set_xticks(x, tasks, rotation=20)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("held-out accuracy (%)")
+        ax.set_title(f"seed {seed}")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def run_study(out: str | Path, seeds: list[int], settings: StudySettings) -> dict[str, Any]:
@@ -270,6 +320,7 @@ def run_study(out: str | Path, seeds: list[int], settings: StudySettings) -> dic
     res = results(out, seeds)
     (out / "results.json").write_text(json.dumps(res, indent=2))
     (out / "tables.md").write_text(tables_markdown(res))
+    accuracy_plot(res, out / "accuracy_vs_chance.png")
     return res
 
 
