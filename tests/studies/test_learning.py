@@ -69,8 +69,18 @@ def test_grpo_versus_control_is_compute_matched_and_its_interval_right(study):
         assert d["difference"] == pytest.approx(g["accuracy"] - c["accuracy"])
         assert d["ci95"] == pytest.approx(list(newcombe_difference(g["correct"], g["n"], c["correct"], c["n"])))
         assert d["ci95"][0] <= d["difference"] <= d["ci95"][1]
-    assert (out / "tables.md").read_text().count("| all |") == 2
+    assert (out / "tables.md").read_text().count("| all |") == 3  # accuracy, answers, GRPO vs control
     assert (out / "accuracy_vs_chance.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_answer_diagnosis_counts_the_predictions(study):
+    out, res = study
+    for model in MODELS:
+        items = scored_items(out, 0, model)
+        top = res["seeds"]["0"]["models"][model]["all"]["top_prediction"]
+        preds = [r.get("pred") for r in items]
+        assert top["share"] == pytest.approx(preds.count(top["answer"]) / len(preds))
+        assert top["distinct"] == len(set(preds))
 
 
 def test_newcombe_difference_reference_value():
