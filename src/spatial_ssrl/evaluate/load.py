@@ -17,19 +17,9 @@ from spatial_ssrl.evaluate.readers import (
     read_pretext,
     read_records,
     read_tsv,
-    read_viewspatial,
-    read_vsibench,
-    read_whatsup,
 )
 
 BUILTIN_KINDS = ("pretext", "tsv")  # read by evaluate.readers; other kinds come from benchmark modules
-# Fields that tell a layout whose module does not sniff for itself.
-_FIELDS = (
-    ("whatsup", {"caption_options"}),
-    ("vsibench", {"ground_truth", "scene_name", "video", "video_path"}),
-    ("viewspatial", {"choices", "image_path"}),
-)
-_LEGACY = {"viewspatial": read_viewspatial, "whatsup": read_whatsup}  # kinds read without a module
 
 
 def _module_readers() -> dict:
@@ -43,7 +33,7 @@ def _module_readers() -> dict:
 
 def spec_kinds() -> tuple[str, ...]:
     """Every `kind:` prefix a spec may start with."""
-    return (*BUILTIN_KINDS, *sorted({*_module_readers(), *_LEGACY}))
+    return (*BUILTIN_KINDS, *sorted(_module_readers()))
 
 
 def parse_spec(spec: str) -> tuple[str | None, Path, str | None]:
@@ -98,11 +88,6 @@ def sniff_kind(path: Path) -> str:
     for kind, rules in sorted(modules.items()):
         if rules.sniff is not None and rules.sniff(path, keys):
             return kind
-    sniffed = {kind for kind, rules in modules.items() if rules.sniff is not None}
-    if keys:  # layouts whose module has no sniff of its own: told by their fields
-        for kind, fields in _FIELDS:
-            if kind not in sniffed and keys & fields:
-                return kind
     raise BenchmarkFormatError(f"{path}: cannot tell the benchmark layout; prefix it with one of {spec_kinds()}")
 
 
@@ -130,14 +115,8 @@ def load_benchmark(
         bench = read_pretext(path, split=arg or "validation")
     elif kind == "tsv":
         bench = read_tsv(path, name=arg, data_root=data_root)
-    elif kind in modules:
+    else:  # parse_spec and sniff_kind only give kinds a module reads
         bench = modules[kind].read(path, name=arg, data_root=data_root, num_frames=num_frames, seed=seed)
-    elif kind == "whatsup":
-        bench = read_whatsup(path, name=arg, data_root=data_root, seed=seed)
-    elif kind == "viewspatial":
-        bench = read_viewspatial(path, name=arg, data_root=data_root)
-    else:
-        bench = read_vsibench(path, name=arg, data_root=data_root, num_frames=num_frames or 16)
     if limit is not None:
         bench.items = bench.items[:limit]
     return bench

@@ -87,11 +87,6 @@ def load_template(name_or_file: str) -> str:
     return text
 
 
-def answer_style(item: EvalItem) -> str:
-    """What the answer looks like: "choice", "yesno", "number", "number_unit", "text", "pretext" or "open"."""
-    return _style(item)
-
-
 def render_prompt(item: EvalItem, question: str, mode: str, template: str = "project", style: str | None = None) -> str:
     """The text after the images: `question` followed by what `template` (a name or a template text) adds.
 

@@ -18,7 +18,7 @@ GENERIC_RULES: the project's own lenient rules (`evaluate.scoring`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from spatial_ssrl.evaluate.items import Benchmark, EvalItem
@@ -130,7 +130,6 @@ class BenchmarkRules:
     read: Callable[..., Benchmark] | None = None
     sniff: Callable[[Any, set[str] | None], bool] | None = None
     write_files: Callable[[Benchmark, list[dict], dict[str, str], Any], list[Any]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self, bench: Benchmark, records: list[dict], protocol: str) -> dict:
         """The benchmark's summary under `protocol` (`summarize`, or the generic tables)."""
