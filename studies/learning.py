@@ -33,18 +33,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import time
-from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from spatial_ssrl.cli import main as ssrl
-from spatial_ssrl.evaluate.summary import wilson_interval
+from studies.common import newcombe_difference, run_command, stage, task_table, training_record
+from studies.transfer import TransferSettings, prepare_data, run_transfer, transfer_results
 
 EVAL_BENCH = "pretext-test"
 MODELS = ("base", "sft", "grpo", "control")  # evaluated checkpoints; base = the untrained model
+SFT_BATCH = 8  # per_device_train_batch_size of configs/sft/tiny-cpu.yaml (sequences per SFT step)
 
 
 @dataclass(frozen=True)
@@ -52,16 +50,20 @@ class StudySettings:
     """Sizes of one seed's run. The defaults are the study; `quick()` runs every stage in minutes."""
 
     scenes: int = 160  # synthetic RGB-D scenes (sources), split by source
-    scene_size: tuple[int, int] = (192, 144)
+    scene_size: tuple[int, int] = (256, 192)
     per_task: int = 3  # samples per scene and task
     splits: str = "train=0.7,validation=0.1,test=0.2"
     hidden: int = 256  # tiny model width (~1.4M parameters at 256)
-    sft_epochs: float = 5.0
+    max_pixels: int = 28 * 28 * 64  # the processor's image bound: up to 64 visual tokens per image
+    vision_hidden: int = 64  # width of the vision encoder
+    sft_epochs: float = 6.0
+    sft_learning_rate: float = 3e-4  # chosen on validation (docs/evidence.md): 2e-3 never learns the image
     grpo_steps: int = 60
     num_generations: int = 4
     max_completion_length: int = 384
     eval_max_new_tokens: int = 400
     eval_batch_size: int = 16
+    transfer: TransferSettings = TransferSettings()
 
     @classmethod
     def quick(cls) -> StudySettings:
@@ -72,116 +74,95 @@ class StudySettings:
             per_task=1,
             splits="train=0.6,validation=0.2,test=0.2",
             hidden=64,
+            max_pixels=28 * 28 * 16,
+            vision_hidden=32,
             sft_epochs=1.0,
             grpo_steps=2,
             max_completion_length=48,
             eval_max_new_tokens=48,
             eval_batch_size=8,
+            transfer=TransferSettings.quick(),
         )
 
 
-class StudyError(RuntimeError):
-    """A stage failed or its folder holds another study's output (the message says which)."""
-
-
-def _run(args: list[str]) -> None:
-    code = ssrl(args)
-    if code != 0:
-        raise StudyError(f"`ssrl {' '.join(args[:2])} ...` exited with {code}")
-
-
-def _stage(folder: Path, settings: dict[str, Any], work) -> dict[str, Any]:
-    """Run `work()` unless `folder/stage.json` records a finished run with these settings; returns its record."""
-    record_path = folder / "stage.json"
-    if record_path.exists():
-        record = json.loads(record_path.read_text())
-        if record.get("settings") != settings:
-            raise StudyError(f"{folder} was made with other settings: delete it to run this stage again")
-        return record
-    started = time.perf_counter()
-    extra = work() or {}
-    record = {"settings": settings, "seconds": round(time.perf_counter() - started, 1), **extra}
-    folder.mkdir(parents=True, exist_ok=True)
-    record_path.write_text(json.dumps(record, indent=2))
-    return record
-
-
-def _training_record(folder: Path) -> dict[str, Any]:
-    """Steps and train_runtime of a training run, from its metrics.jsonl (the trainer's final record)."""
-    records = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    final = next((r for r in reversed(records) if "train_runtime" in r), {})
-    return {"steps": final.get("step"), "train_runtime": final.get("train_runtime")}
-
-
-def run_seed(out: Path, seed: int, s: StudySettings) -> dict[str, Any]:
+def run_seed(out: Path, seed: int, s: StudySettings, transfer_data: Path | None = None) -> dict[str, Any]:
     """Every stage of one seed under `out/seed-<seed>`; returns the stage records."""
     root = out / f"seed-{seed}"
     data, model = root / "data", root / "model"
     common = ["--report_to", "none", "--save_strategy", "no", "--eval_strategy", "no", "--seed", str(seed)]
     stages: dict[str, Any] = {}
     w, h = s.scene_size
-    stages["data"] = _stage(
+    stages["data"] = stage(
         data,
         {"scenes": s.scenes, "size": [w, h], "per_task": s.per_task, "splits": s.splits, "seed": seed},
-        lambda: _run(
+        lambda: run_command(
             ["generate", str(data), "--inputs", f"synthetic:{s.scenes}x{w}x{h}", "--per-task", str(s.per_task)]
             + ["--splits", s.splits, "--seed", str(seed)]
         ),
     )
-    stages["model"] = _stage(
+    sizes = {"hidden": s.hidden, "max_pixels": s.max_pixels, "vision_hidden": s.vision_hidden}
+    stages["model"] = stage(
         model,
-        {"hidden": s.hidden, "seed": seed},
-        lambda: _run(["tiny-model", str(model), "--hidden", str(s.hidden), "--seed", str(seed)]),
+        {**sizes, "seed": seed},
+        lambda: run_command(
+            ["tiny-model", str(model), "--seed", str(seed)]
+            + [arg for k, v in sizes.items() for arg in (f"--{k.replace('_', '-')}", str(v))]
+        ),
     )
     sft = root / "sft"
 
     def train_sft() -> dict[str, Any]:
-        _run(
+        run_command(
             ["train", "sft", "--config", "sft/tiny-cpu", "--model_name_or_path", str(model)]
             + ["--train_file", str(data), "--output_dir", str(sft), "--num_train_epochs", str(s.sft_epochs)]
+            + ["--learning_rate", str(s.sft_learning_rate)]
             + common
         )
-        return _training_record(sft)
+        return training_record(sft)
 
-    stages["sft"] = _stage(sft, {"epochs": s.sft_epochs, "seed": seed}, train_sft)
+    stages["sft"] = stage(sft, {"epochs": s.sft_epochs, "learning_rate": s.sft_learning_rate, "seed": seed}, train_sft)
     grpo = root / "grpo"
 
     def train_grpo() -> dict[str, Any]:
-        _run(
+        run_command(
             ["train", "grpo", "--config", "grpo/tiny-cpu", "--model_name_or_path", str(sft)]
             + ["--train_file", str(data), "--output_dir", str(grpo), "--max_steps", str(s.grpo_steps)]
             + ["--num_generations", str(s.num_generations), "--max_completion_length", str(s.max_completion_length)]
             + ["--per_device_train_batch_size", str(2 * s.num_generations)]
             + common
         )
-        return _training_record(grpo)
+        return training_record(grpo)
 
-    stages["grpo"] = _stage(grpo, {"steps": s.grpo_steps, "generations": s.num_generations, "seed": seed}, train_grpo)
-    # Compute-matched control: continued SFT from the same model on the same train rows for GRPO's wall time.
-    sft_seconds_per_step = stages["sft"]["train_runtime"] / max(1, stages["sft"]["steps"])
-    control_steps = max(1, round(stages["grpo"]["train_runtime"] / sft_seconds_per_step))
+    stages["grpo"] = stage(grpo, {"steps": s.grpo_steps, "generations": s.num_generations, "seed": seed}, train_grpo)
+    # Compute-matched control: continued SFT from the same model on the same train rows, with as many sequences
+    # through forward and backward as GRPO trained on (its rollout generation is extra, uncounted compute).
+    control_steps = max(1, round(s.grpo_steps * 2 * s.num_generations / SFT_BATCH))
     control = root / "control"
 
     def train_control() -> dict[str, Any]:
-        _run(
+        run_command(
             ["train", "sft", "--config", "sft/tiny-cpu", "--model_name_or_path", str(sft)]
             + ["--train_file", str(data), "--output_dir", str(control), "--max_steps", str(control_steps)]
+            + ["--learning_rate", str(s.sft_learning_rate)]
             + common
         )
-        return {**_training_record(control), "matched_to_grpo_seconds": stages["grpo"]["train_runtime"]}
+        return {**training_record(control), "matched_sequences": control_steps * SFT_BATCH}
 
-    stages["control"] = _stage(control, {"steps": control_steps, "seed": seed}, train_control)
+    stages["control"] = stage(control, {"steps": control_steps, "seed": seed}, train_control)
     for name, folder in zip(MODELS, (model, sft, grpo, control)):
         target = root / "eval" / name
-        stages[f"eval-{name}"] = _stage(
+        stages[f"eval-{name}"] = stage(
             target,
             {"model": name, "max_new_tokens": s.eval_max_new_tokens},
-            lambda folder=folder, target=target: _run(
+            lambda folder=folder, target=target: run_command(
                 ["eval", "--model", str(folder), "--bench", f"pretext:{data}:test", "--out", str(target)]
                 + ["--device", "cpu", "--dtype", "float32", "--batch-size", str(s.eval_batch_size)]
                 + ["--max-new-tokens", str(s.eval_max_new_tokens), "--quiet"]
             ),
         )
+    if transfer_data is not None:
+        starts = {"scratch": model, "pretext": grpo}
+        stages.update(run_transfer(root, transfer_data, starts, s.transfer, seed))
     return stages
 
 
@@ -192,36 +173,6 @@ def scored_items(out: Path, seed: int, model: str) -> list[dict]:
     """The per-item records `ssrl eval` wrote for one model (category = task, score 0/1, chance)."""
     path = out / f"seed-{seed}" / "eval" / model / EVAL_BENCH / "scored.jsonl"
     return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-
-
-def newcombe_difference(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
-    """95% interval of p1 - p2 from the two Wilson intervals (Newcombe 1998, method 10)."""
-    p1, p2 = k1 / n1, k2 / n2
-    l1, u1 = wilson_interval(k1, n1)
-    l2, u2 = wilson_interval(k2, n2)
-    lower = (p1 - p2) - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    upper = (p1 - p2) + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return lower, upper
-
-
-def task_table(records: list[dict]) -> dict[str, dict[str, Any]]:
-    """Per task and "all": n, correct, accuracy, its Wilson 95% interval, and the mean chance level."""
-    groups: dict[str, list[dict]] = {}
-    for r in records:
-        groups.setdefault(r["category"], []).append(r)
-    groups["all"] = list(records)
-    table = {}
-    for task, rs in sorted(groups.items(), key=lambda kv: (kv[0] == "all", kv[0])):
-        k, n = int(sum(r["score"] for r in rs)), len(rs)
-        lo, hi = wilson_interval(k, n)
-        chance = sum(r["chance"] for r in rs) / n
-        table[task] = {"n": n, "correct": k, "accuracy": k / n, "ci95": [lo, hi], "chance": chance}
-        table[task]["above"] = lo > chance
-        # Diagnosis: a model that gives one answer to every question of a balanced task scores chance exactly.
-        preds = Counter(r.get("pred") for r in rs)
-        top, count = preds.most_common(1)[0]
-        table[task]["top_prediction"] = {"answer": top, "share": count / n, "distinct": len(preds)}
-    return table
 
 
 def results(out: Path, seeds: list[int]) -> dict[str, Any]:
@@ -235,8 +186,12 @@ def results(out: Path, seeds: list[int]) -> dict[str, Any]:
             lo, hi = newcombe_difference(g["correct"], g["n"], c["correct"], c["n"])
             rl[task] = {"grpo": g["accuracy"], "control": c["accuracy"], "difference": g["accuracy"] - c["accuracy"]}
             rl[task]["ci95"] = [lo, hi]
-        stages = {p.parent.name: json.loads(p.read_text()) for p in (out / f"seed-{seed}").glob("*/stage.json")}
+        root = out / f"seed-{seed}"
+        stages = {p.parent.name: json.loads(p.read_text()) for p in root.glob("*/stage.json")}
+        stages.update({p.parent.name: json.loads(p.read_text()) for p in root.glob("transfer/*/stage.json")})
         per_seed[str(seed)] = {"models": tables, "grpo_vs_control": rl, "stages": stages}
+        if (root / "transfer" / "eval").is_dir():
+            per_seed[str(seed)]["transfer"] = transfer_results(root)
     return {"seeds": per_seed}
 
 
@@ -271,38 +226,67 @@ def tables_markdown(res: dict[str, Any]) -> str:
             diff = f"{100 * d['difference']:+.1f} [{100 * d['ci95'][0]:+.1f}, {100 * d['ci95'][1]:+.1f}]"
             lines.append(f"| {task} | {_pct(d['grpo'])} | {_pct(d['control'])} | {diff} |")
         lines.append("")
+        if "transfer" in r:
+            lines += transfer_markdown(r["transfer"])
     lines.append("Accuracy on the held-out test split (%), [95% Wilson interval]; * = the interval lies above chance.")
     return "\n".join(lines) + "\n"
 
 
-def accuracy_plot(res: dict[str, Any], path: Path) -> Path:
-    """Held-out accuracy per task for each model (bars, 95% intervals as error bars), one panel per seed, the
-    task's chance level as a black line across its group."""
+def transfer_markdown(t: dict[str, Any]) -> list[str]:
+    """The transfer tables of one seed: each evaluated model per category, and pretext minus scratch."""
+    names = list(t["models"])
+    lines = ["Transfer (spatial QA on held-out scenes):", "", "| category | n | chance | " + " | ".join(names) + " |"]
+    lines.append("|---|---:|---:|" + "---:|" * len(names))
+    for cat, first in t["models"][names[0]].items():
+        cells = []
+        for name in names:
+            b = t["models"][name][cat]
+            star = "*" if b["above"] else ""
+            cells.append(f"{_pct(b['accuracy'])} [{_pct(b['ci95'][0])}–{_pct(b['ci95'][1])}]{star}")
+        lines.append(f"| {cat} | {first['n']} | {_pct(first['chance'])} | " + " | ".join(cells) + " |")
+    lines.append("| format | | | " + " | ".join(_pct(t["format"][n]) for n in names) + " |")
+    if t["pretext_minus_scratch"]:
+        lines += ["", "| category | pretext | scratch | pretext − scratch [95% CI] |", "|---|---:|---:|---:|"]
+        for cat, d in t["pretext_minus_scratch"].items():
+            diff = f"{100 * d['difference']:+.1f} [{100 * d['ci95'][0]:+.1f}, {100 * d['ci95'][1]:+.1f}]"
+            lines.append(f"| {cat} | {_pct(d['pretext'])} | {_pct(d['scratch'])} | {diff} |")
+    return lines + [""]
+
+
+def _bars(ax, tables: dict[str, dict[str, Any]], models: list[str], title: str) -> None:
+    """Accuracy per category for each model (bars, 95% intervals as error bars), chance as a black line."""
+    import numpy as np
+
+    categories = list(tables[models[0]])
+    x = np.arange(len(categories))
+    width = 0.8 / len(models)
+    for k, model in enumerate(models):
+        acc = np.array([100 * tables[model][c]["accuracy"] for c in categories])
+        lo = acc - np.array([100 * tables[model][c]["ci95"][0] for c in categories])
+        hi = np.array([100 * tables[model][c]["ci95"][1] for c in categories]) - acc
+        ax.bar(x + (k - (len(models) - 1) / 2) * width, acc, width, yerr=[lo, hi], capsize=2, label=model)
+    chance = [100 * tables[models[0]][c]["chance"] for c in categories]
+    ax.hlines(chance, x - 0.45, x + 0.45, colors="black", linewidths=1.5, label="chance")
+    ax.set_xticks(x, categories, rotation=20)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("held-out accuracy (%)")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def accuracy_plot(res: dict[str, Any], path: Path, transfer: bool = False) -> Path:
+    """One panel per seed: held-out accuracy per task of every model (or, with `transfer`, per spatial-QA
+    category of every transfer model), 95% intervals, the chance level as a black line across each group."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    seeds = list(res["seeds"])
+    seeds = [seed for seed in res["seeds"] if not transfer or "transfer" in res["seeds"][seed]]
     fig, axes = plt.subplots(1, len(seeds), figsize=(6.5 * len(seeds), 3.8), squeeze=False)
     for ax, seed in zip(axes[0], seeds):
-        tables = res["seeds"][seed]["models"]
-        tasks = list(tables["base"])
-        x = np.arange(len(tasks))
-        width = 0.8 / len(MODELS)
-        for k, model in enumerate(MODELS):
-            acc = np.array([100 * tables[model][t]["accuracy"] for t in tasks])
-            lo = acc - np.array([100 * tables[model][t]["ci95"][0] for t in tasks])
-            hi = np.array([100 * tables[model][t]["ci95"][1] for t in tasks]) - acc
-            ax.bar(x + (k - (len(MODELS) - 1) / 2) * width, acc, width, yerr=[lo, hi], capsize=2, label=model)
-        chance = [100 * tables["base"][t]["chance"] for t in tasks]
-        ax.hlines(chance, x - 0.45, x + 0.45, colors="black", linewidths=1.5, label="chance")
-        ax.set_xticks(x, tasks, rotation=20)
-        ax.set_ylim(0, 100)
-        ax.set_ylabel("held-out accuracy (%)")
-        ax.set_title(f"seed {seed}")
-        ax.grid(axis="y", alpha=0.3)
+        tables = res["seeds"][seed]["transfer"]["models"] if transfer else res["seeds"][seed]["models"]
+        _bars(ax, tables, list(tables), f"{'transfer, ' if transfer else ''}seed {seed}")
     axes[0][0].legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -315,12 +299,16 @@ def run_study(out: str | Path, seeds: list[int], settings: StudySettings) -> dic
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "settings.json").write_text(json.dumps(asdict(settings), indent=2))
+    transfer_data = out / "transfer-data"  # the spatial-QA sets, shared by every seed
+    prepare_data(transfer_data, settings.transfer)
     for seed in seeds:
-        run_seed(out, seed, settings)
+        run_seed(out, seed, settings, transfer_data)
     res = results(out, seeds)
     (out / "results.json").write_text(json.dumps(res, indent=2))
     (out / "tables.md").write_text(tables_markdown(res))
     accuracy_plot(res, out / "accuracy_vs_chance.png")
+    if any("transfer" in r for r in res["seeds"].values()):
+        accuracy_plot(res, out / "transfer.png", transfer=True)
     return res
 
 

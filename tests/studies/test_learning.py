@@ -1,6 +1,7 @@
 """The learning study's --quick mode end to end: every stage through the real commands, and tables that
 agree with the predictions `ssrl eval` scored, intervals computed right, chance levels right for every task
-and variant, the control matched to GRPO's wall time, and a resumed study that redoes nothing."""
+and variant, the control matched to GRPO's forward/backward passes, the transfer comparison recomputed from its
+predictions and its few-shot prompts equal to what `ssrl eval` shows, and a resumed study that redoes nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from collections import defaultdict
 import pytest
 
 from spatial_ssrl.evaluate.summary import wilson_interval
-from studies.learning import MODELS, StudyError, StudySettings, newcombe_difference, run_study, scored_items
+from studies.common import StudyError, newcombe_difference
+from studies.learning import MODELS, SFT_BATCH, StudySettings, run_study, scored_items
+from studies.transfer import TRANSFER_BENCH, fewshot_parquet, response, scored
 from tests.evaluate.test_eval_chance import answer_space
 
 pytest.importorskip("trl")
@@ -61,15 +64,17 @@ def test_chance_levels_match_each_items_answer_space(study):
 def test_grpo_versus_control_is_compute_matched_and_its_interval_right(study):
     out, res = study
     stages = res["seeds"]["0"]["stages"]
-    per_step = stages["sft"]["train_runtime"] / stages["sft"]["steps"]
-    assert stages["control"]["settings"]["steps"] == max(1, round(stages["grpo"]["train_runtime"] / per_step))
-    assert stages["control"]["steps"] == stages["control"]["settings"]["steps"]
+    s = StudySettings.quick()
+    # GRPO trains on 2 prompts x num_generations completions per step; the control on SFT_BATCH rows per step
+    sequences = stages["grpo"]["steps"] * 2 * s.num_generations
+    assert stages["control"]["steps"] == stages["control"]["settings"]["steps"] == max(1, round(sequences / SFT_BATCH))
+    assert stages["control"]["matched_sequences"] == stages["control"]["steps"] * SFT_BATCH
     for task, d in res["seeds"]["0"]["grpo_vs_control"].items():
         g, c = res["seeds"]["0"]["models"]["grpo"][task], res["seeds"]["0"]["models"]["control"][task]
         assert d["difference"] == pytest.approx(g["accuracy"] - c["accuracy"])
         assert d["ci95"] == pytest.approx(list(newcombe_difference(g["correct"], g["n"], c["correct"], c["n"])))
         assert d["ci95"][0] <= d["difference"] <= d["ci95"][1]
-    assert (out / "tables.md").read_text().count("| all |") == 3  # accuracy, answers, GRPO vs control
+    assert (out / "tables.md").read_text().count("| all |") == 5  # accuracy, answers, GRPO vs control, transfer x2
     assert (out / "accuracy_vs_chance.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -95,3 +100,53 @@ def test_a_resumed_study_redoes_nothing_and_refuses_other_settings(study):
     assert {p: p.read_text() for p in out.glob("seed-0/*/stage.json")} == before
     with pytest.raises(StudyError, match="other settings"):
         run_study(out, [0], StudySettings.quick().__class__(**{**StudySettings.quick().__dict__, "sft_epochs": 2.0}))
+
+
+def test_transfer_tables_are_recomputed_from_its_predictions(study):
+    out, res = study
+    t = res["seeds"]["0"]["transfer"]
+    assert set(t["models"]) == {"scratch-fewshot", "pretext-fewshot", "pretext-zero-shot"}
+    for name, table in t["models"].items():
+        items = [
+            json.loads(x)
+            for x in (out / "seed-0" / "transfer" / "eval" / name / TRANSFER_BENCH / "scored.jsonl")
+            .read_text()
+            .splitlines()
+        ]
+        assert items and len(items) == table["all"]["n"]
+        assert table["all"]["correct"] == sum(r["score"] for r in items)
+        assert table["all"]["chance"] == pytest.approx(0.5)  # two options, A or B
+        assert table["all"]["ci95"] == pytest.approx(list(wilson_interval(table["all"]["correct"], len(items))))
+        assert scored(out / "seed-0", name) == [{**r, "chance": r.get("chance", 0.5)} for r in items]
+    for cat, d in t["pretext_minus_scratch"].items():
+        p, q = t["models"]["pretext-fewshot"][cat], t["models"]["scratch-fewshot"][cat]
+        assert d["difference"] == pytest.approx(p["accuracy"] - q["accuracy"])
+        assert d["ci95"] == pytest.approx(list(newcombe_difference(p["correct"], p["n"], q["correct"], q["n"])))
+    # both starting points got the same few-shot budget
+    stages = res["seeds"]["0"]["stages"]
+    assert stages["ft-scratch"]["steps"] == stages["ft-pretext"]["steps"] > 0
+    assert (out / "transfer.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fewshot_prompts_are_what_ssrl_eval_shows(study, tmp_path):
+    """The few-shot SFT rows carry exactly the user message the evaluation builds for the same item, and a
+    response whose boxed letter is the item's answer."""
+    import pyarrow.parquet as pq
+
+    from spatial_ssrl.evaluate.load import load_benchmark
+    from spatial_ssrl.evaluate.prompts import build_message
+    from spatial_ssrl.evaluate.runner import prepare_benchmark
+
+    out, _ = study
+    tsv = out / "transfer-data" / "spatialqa-fewshot.tsv"
+    n = fewshot_parquet(tsv, tmp_path / "f.parquet")
+    rows = pq.read_table(tmp_path / "f.parquet").to_pylist()
+    bench, _ = prepare_benchmark(load_benchmark(f"tsv:{tsv}"), "cot", "official", None)
+    assert n == len(rows) == len(bench.items) > 0
+    for row, item in zip(rows, bench.items):
+        user, assistant = row["messages"]
+        want = build_message(item, "cot")
+        assert user["role"] == "user" and [dict(p) for p in user["content"]] == want["content"]
+        assert assistant["content"][0]["text"] == response(item.category, item.answer)
+        assert assistant["content"][0]["text"].endswith(f"\\boxed{{{item.answer}}}")
+        assert len(row["images"]) == sum(p["type"] == "image" for p in want["content"])

@@ -41,3 +41,34 @@ def test_tokenizer_json_and_the_qwen2_tokenizer_class_agree(tiny):
     assert type(rebuilt).__name__ == "Qwen2Tokenizer"
     assert rebuilt(TEXT)["input_ids"] == as_written(TEXT)["input_ids"]
     assert rebuilt.decode(rebuilt(TEXT)["input_ids"]) == TEXT
+
+
+@pytest.mark.parametrize("arch", ["qwen2_5_vl", "qwen3_vl"])
+def test_vision_size_and_pixel_bound_are_what_was_asked(arch, tmp_path):
+    """`--max-pixels` bounds the visual tokens of an image; `--vision-hidden/--vision-depth` size the encoder."""
+    import numpy as np
+    from PIL import Image
+    from transformers import AutoConfig, AutoProcessor
+
+    from spatial_ssrl.cli import main
+
+    side = {"qwen2_5_vl": 28, "qwen3_vl": 32}[arch]  # pixels per visual token side: patch x merge (14x2, 16x2)
+    assert main(["tiny-model", str(tmp_path), "--arch", arch, "--max-pixels", str(side * side * 64)]
+                + ["--vision-hidden", "48", "--vision-depth", "3"]) == 0  # fmt: skip
+    vision = AutoConfig.from_pretrained(tmp_path).vision_config
+    assert (vision.hidden_size, vision.depth) == (48, 3)
+    processor = AutoProcessor.from_pretrained(tmp_path)
+    image = Image.fromarray(np.zeros((480, 640, 3), np.uint8))
+    grid = processor.image_processor(images=[image], return_tensors="pt")["image_grid_thw"][0]
+    merged_tokens = int(grid.prod()) // 4  # 2x2 patches per visual token
+    assert 48 <= merged_tokens <= 64  # the aspect ratio rounds the grid down
+
+
+def test_bad_tiny_model_sizes_are_one_line_errors(tmp_path, capsys):
+    from spatial_ssrl.cli import main
+
+    assert main(["tiny-model", str(tmp_path / "m"), "--vision-depth", "0"]) == 2
+    assert main(["tiny-model", str(tmp_path / "m"), "--max-pixels", "10"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+    assert not (tmp_path / "m").exists()

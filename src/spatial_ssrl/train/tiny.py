@@ -138,7 +138,7 @@ def _vision_ids(tokenizer) -> dict[str, int]:
     }
 
 
-def _model_config(arch: str, tokenizer, hidden: int, layers: int):
+def _model_config(arch: str, tokenizer, hidden: int, layers: int, vision_hidden: int = 32, vision_depth: int = 2):
     text = {
         "vocab_size": len(tokenizer),
         "hidden_size": hidden,
@@ -160,16 +160,16 @@ def _model_config(arch: str, tokenizer, hidden: int, layers: int):
 
         text["rope_scaling"] = {"type": "mrope", "mrope_section": mrope}
         vision = {
-            "depth": 2,
-            "hidden_size": 32,
-            "intermediate_size": 64,
+            "depth": vision_depth,
+            "hidden_size": vision_hidden,
+            "intermediate_size": 2 * vision_hidden,
             "num_heads": 2,
             "out_hidden_size": hidden,
             "patch_size": 14,
             "spatial_merge_size": 2,
             "temporal_patch_size": 2,
             "window_size": 56,
-            "fullatt_block_indexes": [1],
+            "fullatt_block_indexes": [vision_depth - 1],
         }
         return Qwen2_5_VLConfig(text_config=text, vision_config=vision, **_vision_ids(tokenizer))
     from transformers import Qwen3VLConfig
@@ -177,16 +177,16 @@ def _model_config(arch: str, tokenizer, hidden: int, layers: int):
     text["head_dim"] = head_dim
     text["rope_scaling"] = {"rope_type": "default", "mrope_section": mrope, "mrope_interleaved": True}
     vision = {
-        "depth": 2,
-        "hidden_size": 32,
-        "intermediate_size": 64,
+        "depth": vision_depth,
+        "hidden_size": vision_hidden,
+        "intermediate_size": 2 * vision_hidden,
         "num_heads": 2,
         "out_hidden_size": hidden,
         "patch_size": 16,
         "spatial_merge_size": 2,
         "temporal_patch_size": 2,
         "num_position_embeddings": 64,
-        "deepstack_visual_indexes": [1],
+        "deepstack_visual_indexes": [vision_depth - 1],
     }
     return Qwen3VLConfig(text_config=text, vision_config=vision, **_vision_ids(tokenizer))
 
@@ -246,11 +246,15 @@ def build_tiny_model(
     layers: int = 2,
     min_pixels: int = 28 * 28 * 4,
     max_pixels: int = 28 * 28 * 16,
+    vision_hidden: int = 32,
+    vision_depth: int = 2,
     seed: int = 0,
 ) -> Path:
     """Write a tiny random `arch` model + processor to `out_dir`; returns the folder.
 
-    The default pixel bounds give 4-16 visual tokens per image, so a CPU step takes milliseconds."""
+    The default pixel bounds give 4-16 visual tokens per image (one token per 28x28 pixels after the
+    processor's resize), so a CPU step takes milliseconds; raise `max_pixels` for images whose details
+    matter (28*28*64: 64 tokens). `vision_hidden` and `vision_depth` size the vision encoder."""
     import torch
     from transformers import AutoModelForImageTextToText
 
@@ -258,7 +262,13 @@ def build_tiny_model(
         raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
     torch.manual_seed(seed)
     tokenizer = build_tokenizer()
-    config = _model_config(arch, tokenizer, hidden, layers)
+    if vision_depth < 1 or vision_hidden < 4 or vision_hidden % 2:
+        raise ValueError(
+            f"vision_depth must be >= 1 and vision_hidden an even number >= 4, got {vision_depth}, {vision_hidden}"
+        )
+    if not 0 < min_pixels <= max_pixels:
+        raise ValueError(f"need 0 < min_pixels <= max_pixels, got {min_pixels}, {max_pixels}")
+    config = _model_config(arch, tokenizer, hidden, layers, vision_hidden, vision_depth)
     model = AutoModelForImageTextToText.from_config(config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
