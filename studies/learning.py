@@ -6,15 +6,18 @@ Every stage runs the project's own commands (the code paths of a paper-scale run
     data     ssrl generate   synthetic RGB-D scenes, all five tasks, split by source (train / validation / test)
     model    ssrl tiny-model a randomly initialised Qwen2.5-VL-architecture model
     sft      ssrl train sft  cold start on every train row (responses from the task templates)
-    grpo     ssrl train grpo from the SFT model, the project's rewards, GRPO_STEPS steps (wall time measured)
-    control  ssrl train sft  from the SFT model on the same train prompts for the same wall time as GRPO:
-                             max_steps = GRPO's wall time / the SFT stage's seconds per step (compute-matched)
+    grpo     ssrl train grpo from the SFT model, the project's rewards, `grpo_steps` steps
+    control  ssrl train sft  from the SFT model on the same train prompts, as many sequences through forward and
+                             backward as GRPO trained on (steps x 2 prompts x generations / SFT_BATCH steps)
     eval     ssrl eval       base, sft, grpo and control on the held-out test split (greedy, cot)
+    transfer studies.transfer: the random model and the GRPO model, each fine-tuned with the same few-shot
+                             budget on synthetic spatial QA (`studies/spatial_qa.py`), evaluated on held-out scenes
 
 Then `tables.md`, `results.json` and `accuracy_vs_chance.png`: per task, held-out accuracy with its 95%
 Wilson interval next to the task's chance level (`TaskSpec.chance_of`: a uniform guess over its answer
 space); GRPO minus control per task with a 95% interval for the difference of two proportions
-(Newcombe's method 10, from the two Wilson intervals); and the training curves (`<stage>/plots/`).
+(Newcombe's method 10, from the two Wilson intervals); the transfer tables and `transfer.png`; and the
+training curves (`<stage>/plots/`).
 Everything is recomputed from the predictions that `ssrl eval` scored
 (`eval/<model>/pretext-test/scored.jsonl`), never copied from a summary.
 
@@ -24,9 +27,6 @@ Several seeds (`--seeds 0 1`) repeat every stage with the seed of the data, the 
 
     python -m studies.learning runs/study --seeds 0 1     # the study
     python -m studies.learning runs/study-quick --quick   # minutes: every stage, tiny sizes (the test)
-
-What this does not do yet: the transfer comparison of issue 15 (pre-trained vs not on the synthetic
-spatial QA of `studies/spatial_qa.py` after few-shot fine-tuning).
 """
 
 from __future__ import annotations
@@ -294,6 +294,47 @@ def accuracy_plot(res: dict[str, Any], path: Path, transfer: bool = False) -> Pa
     return path
 
 
+def _metric(folder: Path, key: str) -> tuple[list[int], list[float]]:
+    records = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    pairs = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float)) and "train_runtime" not in r]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _smooth(values: list[float], window: int) -> list[float]:
+    """Trailing mean over `window` points (GRPO's per-step reward is a mean over 8 completions: noisy)."""
+    return [
+        sum(values[max(0, i - window + 1) : i + 1]) / len(values[max(0, i - window + 1) : i + 1])
+        for i in range(len(values))
+    ]
+
+
+def curves_plot(out: Path, seeds: list[int], path: Path) -> Path:
+    """Training curves of every seed: cold-start SFT loss, GRPO reward and accuracy reward (trailing mean of 10
+    steps), and the control's loss, read from each stage's metrics.jsonl."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("sft", "loss", "cold-start SFT loss"), ("grpo", "reward", "GRPO reward (mean of 10 steps)"),
+              ("grpo", "rewards/accuracy_reward/mean", "GRPO accuracy reward (mean of 10 steps)"),
+              ("control", "loss", "control (continued SFT) loss")]  # fmt: skip
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2))
+    for ax, (stage_name, key, title) in zip(axes, panels):
+        for seed in seeds:
+            steps, values = _metric(out / f"seed-{seed}" / stage_name, key)
+            ax.plot(steps, _smooth(values, 10) if stage_name == "grpo" else values, label=f"seed {seed}")
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def run_study(out: str | Path, seeds: list[int], settings: StudySettings) -> dict[str, Any]:
     """Run (or resume) every seed, then write results.json and tables.md under `out`."""
     out = Path(out)
@@ -307,6 +348,7 @@ def run_study(out: str | Path, seeds: list[int], settings: StudySettings) -> dic
     (out / "results.json").write_text(json.dumps(res, indent=2))
     (out / "tables.md").write_text(tables_markdown(res))
     accuracy_plot(res, out / "accuracy_vs_chance.png")
+    curves_plot(out, seeds, out / "curves.png")
     if any("transfer" in r for r in res["seeds"].values()):
         accuracy_plot(res, out / "transfer.png", transfer=True)
     return res

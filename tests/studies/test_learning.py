@@ -75,7 +75,8 @@ def test_grpo_versus_control_is_compute_matched_and_its_interval_right(study):
         assert d["ci95"] == pytest.approx(list(newcombe_difference(g["correct"], g["n"], c["correct"], c["n"])))
         assert d["ci95"][0] <= d["difference"] <= d["ci95"][1]
     assert (out / "tables.md").read_text().count("| all |") == 5  # accuracy, answers, GRPO vs control, transfer x2
-    assert (out / "accuracy_vs_chance.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for figure in ("accuracy_vs_chance.png", "curves.png"):
+        assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_answer_diagnosis_counts_the_predictions(study):
