@@ -69,6 +69,11 @@ def task_table(records: list[dict]) -> dict[str, dict[str, Any]]:
         chance = sum(r["chance"] for r in rs) / n
         table[task] = {"n": n, "correct": k, "accuracy": k / n, "ci95": [lo, hi], "chance": chance}
         table[task]["above"] = lo > chance
+        # The best a constant answer can score here: the share of the most frequent correct answer. Balanced
+        # answers keep it near chance; a model stuck on one answer scores at most this.
+        table[task]["format"] = sum(float(r.get("format", 0.0)) for r in rs) / n  # answer in the asked format
+        gold = Counter(r["answer"] for r in rs)
+        table[task]["best_constant"] = gold.most_common(1)[0][1] / n
         # Diagnosis: a model that gives one answer to every question of a balanced task scores chance exactly.
         preds = Counter(r.get("pred") for r in rs)
         top, count = preds.most_common(1)[0]

@@ -203,15 +203,18 @@ def tables_markdown(res: dict[str, Any]) -> str:
     """The learnability and GRPO-vs-control tables of every seed."""
     lines = []
     for seed, r in res["seeds"].items():
-        lines += [f"## Seed {seed}", "", "| task | n | chance | " + " | ".join(MODELS) + " |"]
-        lines.append("|---|---:|---:|" + "---:|" * len(MODELS))
+        lines += [f"## Seed {seed}", "", "| task | n | chance | best constant | " + " | ".join(MODELS) + " |"]
+        lines.append("|---|---:|---:|---:|" + "---:|" * len(MODELS))
         for task, first in r["models"]["base"].items():
             cells = []
             for m in MODELS:
                 b = r["models"][m][task]
                 star = "*" if b["above"] else ""
                 cells.append(f"{_pct(b['accuracy'])} [{_pct(b['ci95'][0])}–{_pct(b['ci95'][1])}]{star}")
-            lines.append(f"| {task} | {first['n']} | {_pct(first['chance'])} | " + " | ".join(cells) + " |")
+            head = f"| {task} | {first['n']} | {_pct(first['chance'])} | {_pct(first['best_constant'])} | "
+            lines.append(head + " | ".join(cells) + " |")
+        formats = " | ".join(_pct(r["models"][m]["all"]["format"]) for m in MODELS)
+        lines.append(f"| format (all) | | | | {formats} |")
         lines += ["", "| task | most frequent answer (share, distinct answers): " + " | ".join(MODELS) + " |"]
         lines.append("|---|" + "---|" * len(MODELS))
         for task in r["models"]["base"]:
@@ -228,7 +231,11 @@ def tables_markdown(res: dict[str, Any]) -> str:
         lines.append("")
         if "transfer" in r:
             lines += transfer_markdown(r["transfer"])
-    lines.append("Accuracy on the held-out test split (%), [95% Wilson interval]; * = the interval lies above chance.")
+    lines.append(
+        "Accuracy on the held-out test split (%), [95% Wilson interval]; * = the interval lies above chance. "
+        "Best constant: the share of the most frequent correct answer, what answering one thing to every "
+        "question would score."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -264,7 +271,8 @@ def _bars(ax, tables: dict[str, dict[str, Any]], models: list[str], title: str) 
         acc = np.array([100 * tables[model][c]["accuracy"] for c in categories])
         lo = acc - np.array([100 * tables[model][c]["ci95"][0] for c in categories])
         hi = np.array([100 * tables[model][c]["ci95"][1] for c in categories]) - acc
-        ax.bar(x + (k - (len(models) - 1) / 2) * width, acc, width, yerr=[lo, hi], capsize=2, label=model)
+        yerr = np.maximum(0.0, [lo, hi])  # an interval's end can differ from the estimate by -1e-15 at 0% or 100%
+        ax.bar(x + (k - (len(models) - 1) / 2) * width, acc, width, yerr=yerr, capsize=2, label=model)
     chance = [100 * tables[models[0]][c]["chance"] for c in categories]
     ax.hlines(chance, x - 0.45, x + 0.45, colors="black", linewidths=1.5, label="chance")
     ax.set_xticks(x, categories, rotation=20)

@@ -185,7 +185,7 @@ def transfer_results(root: Path) -> dict[str, Any]:
     for name in names:
         records = scored(root, name)
         tables[name] = task_table(records)
-        formats[name] = sum(bool(r.get("format_ok", r.get("pred"))) for r in records) / max(1, len(records))
+        formats[name] = sum(float(r.get("format", 0.0)) for r in records) / max(1, len(records))
     diff = {}
     if {"pretext-fewshot", "scratch-fewshot"} <= set(tables):
         for cat, p in tables["pretext-fewshot"].items():

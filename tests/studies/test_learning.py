@@ -42,6 +42,10 @@ def test_tables_are_recomputed_from_the_scored_predictions(study):
             assert (table[task]["correct"], table[task]["n"]) == (k, n)
             assert table[task]["ci95"] == pytest.approx(list(wilson_interval(k, n)))
             assert table[task]["above"] == (table[task]["ci95"][0] > table[task]["chance"])
+            gold = [r["answer"] for r in items if task == "all" or r["category"] == task]
+            assert table[task]["best_constant"] == max(gold.count(a) for a in gold) / n
+            fmt = [r["format"] for r in items if task == "all" or r["category"] == task]
+            assert table[task]["format"] == pytest.approx(sum(fmt) / n)
         # ssrl eval's own summary gives the same accuracy and interval per task
         evaluated = json.loads((out / "seed-0" / "eval" / model / "results.json").read_text())
         bench = evaluated["benchmarks"]["pretext-test"]
@@ -119,6 +123,7 @@ def test_transfer_tables_are_recomputed_from_its_predictions(study):
         assert table["all"]["chance"] == pytest.approx(0.5)  # two options, A or B
         assert table["all"]["ci95"] == pytest.approx(list(wilson_interval(table["all"]["correct"], len(items))))
         assert scored(out / "seed-0", name) == [{**r, "chance": r.get("chance", 0.5)} for r in items]
+        assert t["format"][name] == pytest.approx(sum(r["format"] for r in items) / len(items))
     for cat, d in t["pretext_minus_scratch"].items():
         p, q = t["models"]["pretext-fewshot"][cat], t["models"]["scratch-fewshot"][cat]
         assert d["difference"] == pytest.approx(p["accuracy"] - q["accuracy"])

@@ -5,7 +5,8 @@
 Every stage is the library code a paper-scale run uses (the builder, `run_sft` / `run_grpo` over TRL, the
 evaluation runner); only the sizes are small and the model is a tiny random Qwen2.5-VL built on the spot, so
 nothing is downloaded. What to expect from it: the cold start teaches the answer format (format rate from ~0 to
-~1); accuracy stays near chance, since a 1.4M-parameter model trained for a few minutes cannot see depth. The
+~1); accuracy stays near chance, since a random 1.4M-parameter model needs more than 10,000 examples of one task
+before it reads the picture (docs/evidence.md), and the demo shows each task about 300. The
 demo shows the pipeline and its outputs, not the paper's gains.
 
 Layout of the output folder:

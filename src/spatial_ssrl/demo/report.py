@@ -208,8 +208,9 @@ def _png_uri(path: Path) -> str:
 EXPECTATION = (
     "A tiny random model (Qwen2.5-VL architecture) trained for minutes on a CPU: expect the cold start to teach "
     "the answer format (think, then a boxed answer) and accuracy to stay near chance; a few dozen GRPO steps move "
-    "a few answers either way. The demo runs every stage of the method on real code paths; the paper's gains need "
-    "the 3B/7B models and GPUs (docs/paper_scale.md)."
+    "a few answers either way (a random model needs more than 10,000 examples of one task before it reads the "
+    "picture: docs/evidence.md). The demo runs every stage of the method on real code paths; the paper's gains "
+    "need the 3B/7B models and GPUs (docs/paper_scale.md)."
 )
 
 
