@@ -39,9 +39,16 @@ def stage(folder: Path, settings: dict[str, Any], work) -> dict[str, Any]:
     return record
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of a JSON-lines file (`ssrl eval`'s scored.jsonl)."""
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
 def training_record(folder: Path) -> dict[str, Any]:
     """Steps and train_runtime of a training run, from its metrics.jsonl (the trainer's final record)."""
-    records = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    from spatial_ssrl.train.metrics import read_metrics
+
+    records = read_metrics(folder)
     final = next((r for r in reversed(records) if "train_runtime" in r), {})
     return {"steps": final.get("step"), "train_runtime": final.get("train_runtime")}
 
@@ -69,9 +76,9 @@ def task_table(records: list[dict]) -> dict[str, dict[str, Any]]:
         chance = sum(r["chance"] for r in rs) / n
         table[task] = {"n": n, "correct": k, "accuracy": k / n, "ci95": [lo, hi], "chance": chance}
         table[task]["above"] = lo > chance
+        table[task]["format"] = sum(float(r.get("format", 0.0)) for r in rs) / n  # answer in the asked format
         # The best a constant answer can score here: the share of the most frequent correct answer. Balanced
         # answers keep it near chance; a model stuck on one answer scores at most this.
-        table[task]["format"] = sum(float(r.get("format", 0.0)) for r in rs) / n  # answer in the asked format
         gold = Counter(r["answer"] for r in rs)
         table[task]["best_constant"] = gold.most_common(1)[0][1] / n
         # Diagnosis: a model that gives one answer to every question of a balanced task scores chance exactly.
@@ -79,3 +86,14 @@ def task_table(records: list[dict]) -> dict[str, dict[str, Any]]:
         top, count = preds.most_common(1)[0]
         table[task]["top_prediction"] = {"answer": top, "share": count / n, "distinct": len(preds)}
     return table
+
+
+def difference_table(first: dict, second: dict, names: tuple[str, str]) -> dict[str, dict[str, Any]]:
+    """Per category of two `task_table`s: both accuracies (under `names`), first - second, Newcombe's interval."""
+    diff = {}
+    for cat, a in first.items():
+        b = second[cat]
+        lo, hi = newcombe_difference(a["correct"], a["n"], b["correct"], b["n"])
+        diff[cat] = {names[0]: a["accuracy"], names[1]: b["accuracy"], "difference": a["accuracy"] - b["accuracy"]}
+        diff[cat]["ci95"] = [lo, hi]
+    return diff

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from studies.common import newcombe_difference, run_command, stage, task_table, training_record
+from studies.common import difference_table, read_jsonl, run_command, stage, task_table, training_record
 from studies.transfer import TransferSettings, prepare_data, run_transfer, transfer_results
 
 EVAL_BENCH = "pretext-test"
@@ -171,8 +171,7 @@ def run_seed(out: Path, seed: int, s: StudySettings, transfer_data: Path | None 
 
 def scored_items(out: Path, seed: int, model: str) -> list[dict]:
     """The per-item records `ssrl eval` wrote for one model (category = task, score 0/1, chance)."""
-    path = out / f"seed-{seed}" / "eval" / model / EVAL_BENCH / "scored.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    return read_jsonl(out / f"seed-{seed}" / "eval" / model / EVAL_BENCH / "scored.jsonl")
 
 
 def results(out: Path, seeds: list[int]) -> dict[str, Any]:
@@ -180,12 +179,7 @@ def results(out: Path, seeds: list[int]) -> dict[str, Any]:
     per_seed = {}
     for seed in seeds:
         tables = {m: task_table(scored_items(out, seed, m)) for m in MODELS}
-        rl = {}
-        for task, g in tables["grpo"].items():
-            c = tables["control"][task]
-            lo, hi = newcombe_difference(g["correct"], g["n"], c["correct"], c["n"])
-            rl[task] = {"grpo": g["accuracy"], "control": c["accuracy"], "difference": g["accuracy"] - c["accuracy"]}
-            rl[task]["ci95"] = [lo, hi]
+        rl = difference_table(tables["grpo"], tables["control"], ("grpo", "control"))
         root = out / f"seed-{seed}"
         stages = {p.parent.name: json.loads(p.read_text()) for p in root.glob("*/stage.json")}
         stages.update({p.parent.name: json.loads(p.read_text()) for p in root.glob("transfer/*/stage.json")})
@@ -303,7 +297,9 @@ def accuracy_plot(res: dict[str, Any], path: Path, transfer: bool = False) -> Pa
 
 
 def _metric(folder: Path, key: str) -> tuple[list[int], list[float]]:
-    records = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    from spatial_ssrl.train.metrics import read_metrics
+
+    records = read_metrics(folder)
     pairs = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float)) and "train_runtime" not in r]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 

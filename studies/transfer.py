@@ -19,12 +19,11 @@ no pretext split contains (scene seeds from 1,000,000 up; `ssrl generate --synth
 Fine-tuning is `ssrl train sft` with the same settings for both starting points (epochs, learning rate, batch,
 seed), so they get the same number of forward/backward passes. The result is the accuracy of each model per
 category with a 95% Wilson interval next to chance (1/2), and pretext minus scratch with Newcombe's interval
-(`studies.learning.newcombe_difference`), whatever its sign.
+(`studies.common.newcombe_difference`), whatever its sign.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from typing import Any
 SET_PREFIX = "spatialqa-"  # the sets are <prefix><name>.tsv; ssrl eval names a TSV benchmark by its stem
 TRANSFER_BENCH = SET_PREFIX + "test"
 SPLIT_FIRST_SEEDS = {"fewshot": 1_000_000, "validation": 1_100_000, "test": 1_200_000}
-STARTS = ("scratch", "pretext")  # fine-tuned starting points; "pretext-zero-shot" is evaluated too
 REASONS = {
     "closer": "Comparing how far the two marked objects are from the camera, object {k} is the nearer one.",
     "left_of": "Comparing where the two marked objects are across the view, object {k} is further to the left.",
@@ -122,22 +120,21 @@ def run_transfer(root: Path, data: Path, starts: dict[str, Path], s: TransferSet
     evaluated = {f"{name}-fewshot": out / f"ft-{name}" for name in starts}
     if "pretext" in starts:
         evaluated["pretext-zero-shot"] = starts["pretext"]
+
+    def fine_tune(start: Path, target: Path) -> dict[str, Any]:
+        run_command(
+            ["train", "sft", "--config", "sft/tiny-cpu", "--model_name_or_path", str(start)]
+            + ["--train_file", str(data / "fewshot.parquet"), "--eval_file", str(data / "validation.parquet")]
+            + ["--output_dir", str(target), "--num_train_epochs", str(s.epochs)]
+            + ["--learning_rate", str(s.learning_rate), "--eval_strategy", "epoch"]
+            + common
+        )
+        return training_record(target)
+
     for name, start in starts.items():
         target = out / f"ft-{name}"
-        stages[f"ft-{name}"] = stage(
-            target,
-            {"start": name, "epochs": s.epochs, "learning_rate": s.learning_rate, "seed": seed},
-            lambda start=start, target=target: (
-                run_command(
-                    ["train", "sft", "--config", "sft/tiny-cpu", "--model_name_or_path", str(start)]
-                    + ["--train_file", str(data / "fewshot.parquet"), "--eval_file", str(data / "validation.parquet")]
-                    + ["--output_dir", str(target), "--num_train_epochs", str(s.epochs)]
-                    + ["--learning_rate", str(s.learning_rate), "--eval_strategy", "epoch"]
-                    + common
-                )
-                or training_record(target)
-            ),
-        )
+        settings = {"start": name, "epochs": s.epochs, "learning_rate": s.learning_rate, "seed": seed}
+        stages[f"ft-{name}"] = stage(target, settings, lambda start=start, target=target: fine_tune(start, target))
     for name, model in evaluated.items():
         target = out / "eval" / name
         stages[f"eval-{name}"] = stage(
@@ -170,31 +167,21 @@ def prepare_data(folder: Path, s: TransferSettings) -> dict[str, Any]:
 
 def scored(root: Path, name: str) -> list[dict]:
     """The items `ssrl eval` scored for one evaluated model (category = closer / left_of / higher)."""
-    path = root / "transfer" / "eval" / name / TRANSFER_BENCH / "scored.jsonl"
-    records = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    from studies.common import read_jsonl
+
+    records = read_jsonl(root / "transfer" / "eval" / name / TRANSFER_BENCH / "scored.jsonl")
     return [{**r, "chance": r.get("chance", 0.5)} for r in records]
 
 
 def transfer_results(root: Path) -> dict[str, Any]:
     """Per evaluated model: the per-category table (accuracy, Wilson interval, chance, answer diagnosis), format
     rate; and pretext minus scratch (both fine-tuned) per category with Newcombe's interval."""
-    from studies.common import newcombe_difference, task_table
+    from studies.common import difference_table, task_table
 
     names = sorted(p.name for p in (root / "transfer" / "eval").iterdir() if p.is_dir())
-    tables, formats = {}, {}
-    for name in names:
-        records = scored(root, name)
-        tables[name] = task_table(records)
-        formats[name] = sum(float(r.get("format", 0.0)) for r in records) / max(1, len(records))
+    tables = {name: task_table(scored(root, name)) for name in names}
+    formats = {name: tables[name]["all"]["format"] for name in names}
     diff = {}
     if {"pretext-fewshot", "scratch-fewshot"} <= set(tables):
-        for cat, p in tables["pretext-fewshot"].items():
-            q = tables["scratch-fewshot"][cat]
-            lo, hi = newcombe_difference(p["correct"], p["n"], q["correct"], q["n"])
-            diff[cat] = {
-                "pretext": p["accuracy"],
-                "scratch": q["accuracy"],
-                "difference": p["accuracy"] - q["accuracy"],
-            }
-            diff[cat]["ci95"] = [lo, hi]
+        diff = difference_table(tables["pretext-fewshot"], tables["scratch-fewshot"], ("pretext", "scratch"))
     return {"models": tables, "format": formats, "pretext_minus_scratch": diff}
