@@ -11,15 +11,7 @@ from spatial_ssrl import Rejection, Source, derive_rng, list_tasks, run_task
 from spatial_ssrl.dataset.schema import encode_image
 from spatial_ssrl.sources.synthetic import make_scene
 from tests.fixtures.images import textured_image
-
-# Upper 0.1% points of the chi-square distribution (df -> value): a fair generator fails 1 in 1000.
-CHI2_999 = {3: 16.27, 5: 20.52, 7: 24.32}
-
-
-def chi_square(counts: Counter, categories: list[str]) -> float:
-    n = sum(counts[c] for c in categories)
-    expected = n / len(categories)
-    return sum((counts[c] - expected) ** 2 / expected for c in categories)
+from tests.fixtures.stats import CHI2_999, chi_square
 
 
 def _fingerprint(sample) -> bytes:

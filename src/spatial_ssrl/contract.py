@@ -163,3 +163,35 @@ def user_message(problem: str, n_images: int, format_prompt: str) -> dict[str, A
     """One chat message `{"role": "user", "content": [...]}` for a question with `n_images` placeholders,
     the instruction appended to its last text part. Training data and evaluation prompts both use it."""
     return {"role": "user", "content": append_text(image_parts(problem, n_images), format_prompt)}
+
+
+def row_meta(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The decoded `meta` of a dataset row ({} when absent, empty or not a JSON object)."""
+    meta = row.get("meta")
+    if isinstance(meta, dict):
+        return meta
+    try:
+        value = json.loads(meta) if isinstance(meta, str) and meta else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def video_groups(row: Mapping[str, Any]) -> list[list[int]]:
+    """The image indices a video task shows as one video each (`meta["videos"]`, written by clip_order and
+    ego_motion's clip variant), in placeholder order; [] for image tasks. Exports for trainers that take
+    video natively replace each group's placeholders by one `<video>`."""
+    groups = row_meta(row).get("videos") or []
+    n = len(row.get("images") or [])
+    if not isinstance(groups, list) or not all(
+        isinstance(g, list) and g and all(isinstance(i, int) and 0 <= i < n for i in g) for g in groups
+    ):
+        raise ValueError(f"{row.get('id')}: meta['videos'] must list groups of image indices below {n}")
+    return groups
+
+
+def image_names(row: Mapping[str, Any]) -> list[str] | None:
+    """What each image of a row is ("clip 2, frame 1", "the first frame"), when the task says
+    (`meta["image_names"]`); for exports that show images apart from the text."""
+    names = row_meta(row).get("image_names")
+    return [str(n) for n in names] if isinstance(names, list) else None

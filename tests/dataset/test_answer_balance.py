@@ -13,15 +13,7 @@ from spatial_ssrl.dataset.config import BuildConfig
 from spatial_ssrl.dataset.shards import _attempts
 from spatial_ssrl.sources.synthetic import make_scene
 from tests.fixtures.images import textured_image
-
-CHI2_999 = {7: 24.32, 23: 49.73}  # chi-square critical values at p = 0.001 for the degrees of freedom used
-
-
-def chi_square(counts: Counter, categories: list[str]) -> float:
-    """Pearson's statistic of `counts` against a uniform distribution over `categories`."""
-    n = sum(counts[c] for c in categories)
-    expected = n / len(categories)
-    return sum((counts[c] - expected) ** 2 / expected for c in categories)
+from tests.fixtures.stats import CHI2_999, chi_square
 
 
 def half_sky(seed: int = 3) -> Source:

@@ -209,7 +209,13 @@ def test_vlmevalkit_tsv(dataset, source_rows, tmp_path):
                 images = json.loads(r["image"])  # VLMEvalKit parses a list literal into several images
                 assert len(images) == n and all(_decode(b).size[0] > 0 for b in images)
                 assert len(json.loads(r["image_path"])) == n
-                assert "image 2 is option A" in r["question"]
+                meta = json.loads(src["meta"])
+                if src["task"] == "crop":
+                    assert "image 2 is option A" in r["question"]
+                else:  # a video task: every frame is named after its clip or place in time
+                    assert meta["image_names"] and all(
+                        f"image {k} is {name}" in r["question"] for k, name in enumerate(meta["image_names"], 1)
+                    )
             options = parse_options(src["options"])
             if src["answer_type"] == "choice":
                 assert all(r[L] for L in "ABCD") and r["answer"] in "ABCD" and len(r["answer"]) == 1

@@ -117,7 +117,16 @@ def spread(count: int, eligible: list[int], seed: int, task: str, ids: list[str]
 
 
 def _serves(ref: SourceRef, task: str) -> bool:
-    return ref.has_depth or not get_task(task).needs_depth
+    """Can `ref` serve `task`: a video for a video task, a photo or scene for an image task, with depth if needed."""
+    spec = get_task(task)
+    return spec.needs_video == ref.is_video and (ref.has_depth or not spec.needs_depth)
+
+
+def servable_tasks(refs: list[SourceRef]) -> list[str]:
+    """The registered tasks at least one of `refs` can serve (the default task list of a build)."""
+    from spatial_ssrl.engine.registry import list_tasks
+
+    return [t for t in list_tasks() if any(_serves(r, t) for r in refs)]
 
 
 def task_totals(config: BuildConfig) -> dict[str, int]:
@@ -134,7 +143,9 @@ def task_totals(config: BuildConfig) -> dict[str, int]:
 def _check_servable(totals: dict[str, int], refs: list[SourceRef]) -> None:
     missing = [t for t in totals if not any(_serves(r, t) for r in refs)]
     if missing:
-        raise BuildInputError(f"no source can serve task(s) {missing} (depth tasks need RGB-D sources)")
+        raise BuildInputError(
+            f"no source can serve task(s) {missing} (depth tasks need RGB-D sources, video tasks videos)"
+        )
 
 
 def plan_quotas(config: BuildConfig, refs: list[SourceRef], active: list[bool] | None = None) -> list[dict[str, int]]:
@@ -521,6 +532,11 @@ def build(config: BuildConfig, sources: Iterable[SourceRef], discovery_skips: di
     the statistics as `discovery_skips`."""
     if discovery_skips is not None:
         discovery_skips = _checked_skips(discovery_skips)
+    sources = list(sources)
+    if config.tasks is None:
+        config = replace(config, tasks=servable_tasks(sources) or None)
+        if config.tasks is None:
+            raise BuildInputError("no registered task can use these sources")
     if config.engine not in ENGINES:
         raise BuildConfigError(f"engine (--engine) must be one of {sorted(ENGINES)}, got {config.engine!r}")
     for task in config.tasks:

@@ -59,9 +59,14 @@ class BuildConfig:
     samples_per_task: int = field(
         default=2, metadata={"flag": "--per-task", "help": "samples per source and task when --total is not given"}
     )
-    tasks: list[str] = field(
-        default_factory=_registered_tasks,
-        metadata={"flag": "--tasks", "help": "comma-separated task names (default: all registered)", "parse": "list"},
+    tasks: list[str] | None = field(
+        default=None,
+        metadata={
+            "flag": "--tasks",
+            "help": "comma-separated task names (default: every registered task the inputs can serve: image tasks "
+            "for photos and scenes, video tasks for videos and camera paths)",
+            "parse": "list",
+        },
     )
     task_mix: dict[str, float] | None = field(
         default=None,
@@ -256,7 +261,7 @@ def _validate(config: BuildConfig) -> None:
         raise _fail("ray_address", "must be an address such as 10.0.0.1:6379, ray://host:10001 or auto", address)
     if config.engine not in ENGINE_NAMES:
         raise _fail("engine", f"must be one of {', '.join(ENGINE_NAMES)}", config.engine)
-    tasks = config.tasks
+    tasks = _registered_tasks() if config.tasks is None else config.tasks
     if not isinstance(tasks, list) or not tasks or not all(isinstance(t, str) and t for t in tasks):
         raise _fail("tasks", "must be a non-empty list of task names", tasks)
     if len(set(tasks)) != len(tasks):

@@ -4,7 +4,8 @@
   with `stat` only. A resume redoes the shards of a source whose fingerprint changed, and the
   content pre-pass re-hashes it. Synthetic scenes have no files (their pixels follow from the ref).
 - `content_hash(source)`: a hash of the decoded pixels (RGB, and depth when present), so the same
-  picture under two names, as a symlink or in another lossless format has one hash. The builder
+  picture under two names, as a symlink or in another lossless format has one hash; for a video or
+  image sequence the hash of its files' bytes. The builder
   assigns splits by it and reports (and skips) exact duplicates.
 - `HashJob` / `run_hash_job`: the parallel pre-pass, one source decoded at a time per worker (the
   readers' pixel limits apply), results cached in `_progress/content.jsonl` by `ContentCache`.
@@ -21,24 +22,40 @@ from pathlib import Path
 import numpy as np
 
 from spatial_ssrl.dataset.pool import Report, no_report
-from spatial_ssrl.engine.sample import Source, SourceError
+from spatial_ssrl.engine.sample import FrameSequence, Source, SourceError
 from spatial_ssrl.sources.discover import SourceRef
 
-FINGERPRINT_FILES = ("rgb", "depth", "mask")  # the SourceRef fields that name files
+FINGERPRINT_FILES = ("rgb", "depth", "mask", "video")  # the SourceRef fields that name files or folders
 HASH_BATCH_SOURCES = 16  # sources per pre-pass job (decoded one at a time): few messages, little lost to a crash
 MAX_ERROR_CHARS = 500  # of a source error kept in stats.json and the cache: one length, fresh or resumed
 MAX_CACHE_LINE = 4096  # bytes; a longer line in content.jsonl is not ours and is skipped
 
 
+def _folder_stat(folder: str) -> list[int]:
+    """[files, total size, newest mtime_ns] of the files under a sequence folder (two levels: color/, depth/...)."""
+    count = size = newest = 0
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        if Path(dirpath) != Path(folder):
+            dirnames[:] = []  # one level of sub-folders is the sequence layouts' depth
+        for f in filenames:
+            st = os.stat(os.path.join(dirpath, f))
+            count, size, newest = count + 1, size + st.st_size, max(newest, st.st_mtime_ns)
+    return [count, size, newest]
+
+
 def source_fingerprint(ref: SourceRef) -> dict[str, list[int] | str] | None:
-    """{field: [size, mtime_ns]} for each file of the source (a string when it cannot be read);
-    None for a source without files (a synthetic scene)."""
+    """{field: [size, mtime_ns]} for each file of the source (a string when it cannot be read), and for a frame
+    or posed sequence folder [files, total size, newest mtime_ns]; None for a source without files (a synthetic
+    scene or camera path)."""
     files: dict[str, list[int] | str] = {}
     for name in FINGERPRINT_FILES:
         path = getattr(ref, name)
         if path is None:
             continue
         try:
+            if name == "video" and os.path.isdir(path):
+                files[name] = _folder_stat(path)
+                continue
             st = os.stat(path)
         except OSError as err:
             files[name] = f"unavailable: {err.strerror}"
@@ -53,8 +70,11 @@ def cache_key(ref: SourceRef, fingerprint: dict | None) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def content_hash(source: Source) -> str:
-    """A hash of the decoded pixels: the RGB array (shape and bytes) and, when present, the depth."""
+def content_hash(source: Source | FrameSequence) -> str:
+    """A hash of the decoded pixels: the RGB array (shape and bytes) and, when present, the depth. A video's
+    is the hash of its files' bytes (`FrameSequence.content_key`): decoding every frame would cost far more."""
+    if isinstance(source, FrameSequence):
+        return source.content_key
     h = hashlib.blake2b(digest_size=16, person=b"ssrl-content")
     for name, array in (("rgb", source.rgb), ("depth", source.depth)):
         if array is None:

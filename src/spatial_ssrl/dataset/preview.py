@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from markupsafe import Markup
 from PIL import Image
 
+from spatial_ssrl.contract import image_names, video_groups
 from spatial_ssrl.dataset.schema import shard_paths
 from spatial_ssrl.dataset.templating import macro, render
 from spatial_ssrl.sources.images import DEFAULT_MAX_PIXELS, ImageTooLarge, UnreadableImage, open_image, to_rgb_array
@@ -68,6 +69,34 @@ def placeholder_uri(max_side: int) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
+def _jpeg_uri(im: Image.Image) -> str:
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def strip_uri(frames: list[bytes], height: int) -> str:
+    """Frames of a clip side by side, each scaled to `height` px high, as one JPEG data URI (a video task's clip
+    reads as a strip). Each frame is decoded under the limits of `_decode`.
+
+    Raises:
+        ImageNotShown: a frame is not an image the preview decodes.
+    """
+    if height < 1 or not frames:
+        raise ValueError("a strip needs frames and a height >= 1")
+    thumbs = []
+    for data in frames:
+        im = _decode(data, 4 * height)
+        thumbs.append(im.resize((max(1, round(im.width * height / im.height)), height), Image.Resampling.LANCZOS))
+    gap = max(1, height // 32)
+    strip = Image.new("RGB", (sum(t.width for t in thumbs) + gap * (len(thumbs) - 1), height), (255, 255, 255))
+    x = 0
+    for t in thumbs:
+        strip.paste(t, (x, 0))
+        x += t.width + gap
+    return _jpeg_uri(strip)
+
+
 def thumbnail_uri(data: bytes, max_side: int) -> str:
     """An encoded image scaled to fit `max_side`, as a JPEG data URI (pages stay self-contained).
 
@@ -76,10 +105,7 @@ def thumbnail_uri(data: bytes, max_side: int) -> str:
     """
     if max_side < 1:
         raise ValueError(f"max_side must be >= 1, got {max_side}")
-    im = _decode(data, max_side)
-    buf = io.BytesIO()
-    im.save(buf, format="JPEG", quality=85)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+    return _jpeg_uri(_decode(data, max_side))
 
 
 def _figure(image: Any, caption: str, max_side: int) -> dict[str, str]:
@@ -89,6 +115,40 @@ def _figure(image: Any, caption: str, max_side: int) -> dict[str, str]:
     except ImageNotShown as err:
         reason = str(err)[:MAX_REASON_CHARS]
         return {"caption": f"{caption} (not shown: {reason})", "src": placeholder_uri(max_side)}
+
+
+def _strip_figure(images: list[Any], caption: str, height: int) -> dict[str, str]:
+    frames = [im.get("bytes") if isinstance(im, dict) else im for im in images]
+    try:
+        return {"caption": caption, "src": strip_uri(frames, height)}
+    except ImageNotShown as err:
+        reason = str(err)[:MAX_REASON_CHARS]
+        return {"caption": f"{caption} (not shown: {reason})", "src": placeholder_uri(height)}
+
+
+def _clip_figures(row: dict, images: list[Any], names: list[str] | None, max_side: int) -> list[dict] | None:
+    """A video task's figures: each clip (`meta["videos"]`) as one strip, other frames alone, captioned by the
+    task's image names; None for an image task or unusable groups."""
+    try:
+        groups = video_groups(row)
+    except ValueError:
+        return None
+    if not groups:
+        return None
+    names = names if names and len(names) == len(images) else [f"image {k + 1}" for k in range(len(images))]
+    grouped = {i: g for g in groups for i in g}
+    figures, done = [], set()
+    for k, im in enumerate(images):
+        if k in done:
+            continue
+        if k in grouped:
+            group = grouped[k]
+            done.update(group)
+            caption = names[group[0]].split(",")[0] + f" ({len(group)} frames)"
+            figures.append(_strip_figure([images[i] for i in group], caption, max(1, max_side // 3)))
+        else:
+            figures.append(_figure(im, names[k], max(1, max_side // 2)))
+    return figures
 
 
 def _json_object(text: Any) -> dict:
@@ -128,19 +188,25 @@ def collect_samples(
 
 def sample_view(row: dict, max_side: int = 384) -> dict[str, Any]:
     """What a card shows of a dataset row: id, variant, figures (caption and thumbnail data URI; the first image
-    fits `max_side`, candidates half of it), problem, answer (with the option's text unless it only names a
-    candidate image) and the margins as JSON. Values are raw text: the HTML template escapes them. An image
-    that cannot be shown is a placeholder whose caption says why; a missing or unreadable field shows empty."""
+    fits `max_side`, candidates half of it; a video task's clips are strips of frames), problem, answer (with the
+    option's text unless it only names a candidate image) and the margins as JSON. Values are raw text: the HTML
+    template escapes them. An image that cannot be shown is a placeholder whose caption says why; a missing or
+    unreadable field shows empty."""
     meta = _json_object(row.get("meta"))
     options = {str(k): str(v) for k, v in _json_object(row.get("options")).items()}
     images = row.get("images") if isinstance(row.get("images"), list) else []
     captions = [f"image {k + 1}" for k in range(len(images))]
     if len(options) == len(images) - 1:  # candidate images: caption them by letter
         captions[1:] = [f"option {letter}" for letter in options]
-    figures = [
-        _figure(im, cap, max_side if k == 0 else max(1, max_side // 2))
-        for k, (im, cap) in enumerate(zip(images, captions))
-    ]
+    names = image_names(row)
+    figures = _clip_figures(row, images, names, max_side)
+    if figures is None:
+        if names and len(names) == len(images):  # a video task's separate frames
+            captions = names
+        figures = [
+            _figure(im, cap, max_side if k == 0 else max(1, max_side // 2))
+            for k, (im, cap) in enumerate(zip(images, captions))
+        ]
     answer = str(row.get("answer", ""))
     if answer in options and not options[answer].startswith("candidate"):
         answer = f"{answer} ({options[answer]})"

@@ -11,6 +11,7 @@ import importlib
 from typing import Any
 
 _NAMES = {
+    "FrameSequence": "sample",
     "Rejection": "sample",
     "Sample": "sample",
     "Source": "sample",

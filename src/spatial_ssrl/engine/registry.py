@@ -19,7 +19,7 @@ import numpy as np
 
 from spatial_ssrl.contract import check_answer_type, record_task_answer_type
 from spatial_ssrl.engine.rng import derive_rng
-from spatial_ssrl.engine.sample import Rejection, Sample, Source
+from spatial_ssrl.engine.sample import FrameSequence, Rejection, Sample, Source
 
 TaskFn = Callable[..., "Sample | Rejection"]
 """`fn(source, rng, params, variant) -> Sample | Rejection`: one attempt at a verifiable sample. A task
@@ -57,6 +57,7 @@ class TaskSpec:
         variants: variant name -> default weight of that variant in the mix.
         answer_type: one of `contract.ANSWER_TYPES`; every sample the task makes has this type.
         needs_depth: True when the task only works on RGB-D sources.
+        needs_video: True when the task reads a `FrameSequence` (a video or image sequence), not a `Source`.
         description: one line for `ssrl tasks`.
         mix_weight: the task's weight in the default task mix of a build with a total count (the built-in
             tasks use their counts in the released Spatial-SSRL-81k); None = the mean of the others.
@@ -73,6 +74,7 @@ class TaskSpec:
     needs_depth: bool
     description: str
     mix_weight: float | None = None
+    needs_video: bool = False
     coldstart: ColdstartTemplate | None = None
     draw: QuestionDraw | None = None
     chance: ChanceLevel | None = None
@@ -105,6 +107,7 @@ def register_task(
     variants: Mapping[str, float],
     answer_type: str,
     needs_depth: bool = False,
+    needs_video: bool = False,
     description: str = "",
     mix_weight: float | None = None,
     coldstart: ColdstartTemplate | None = None,
@@ -119,7 +122,8 @@ def register_task(
         params: dataclass of thresholds (its defaults are the task's defaults).
         variants: variant -> weight in the default mix (at least one).
         answer_type: one of `contract.ANSWER_TYPES`.
-        needs_depth: the task needs an RGB-D source.
+        needs_depth: the task needs an RGB-D source (with `needs_video`: depth maps for its frames).
+        needs_video: the task reads videos (`FrameSequence`), never single photos.
         description: one line (default: the first line of `fn`'s docstring).
         mix_weight: weight in the default task mix (see `TaskSpec.mix_weight`).
         coldstart: cold-start reasoning template (see `ColdstartTemplate`).
@@ -151,6 +155,7 @@ def register_task(
             variants=dict(variants),
             answer_type=answer_type,
             needs_depth=needs_depth,
+            needs_video=needs_video,
             description=description or (fn.__doc__ or "").strip().split("\n")[0],
             mix_weight=mix_weight,
             coldstart=coldstart,
@@ -210,7 +215,7 @@ def default_mix(tasks: list[str]) -> dict[str, float]:
 
 def run_task(
     name: str,
-    source: Source,
+    source: Source | FrameSequence,
     *,
     seed: int = 0,
     index: int = 0,
@@ -237,6 +242,9 @@ def run_task(
         variant = spec.pick_variant(rng, variant_weights)
     elif variant not in spec.variants:
         raise ValueError(f"task {name!r} has no variant {variant!r}; known: {sorted(spec.variants)}")
+    if spec.needs_video != isinstance(source, FrameSequence):
+        wanted = "a video or image sequence" if spec.needs_video else "a single photo"
+        return Rejection(name, "source.kind", f"{source.id}: task {name!r} needs {wanted}")
     if spec.needs_depth and not source.has_depth:
         return Rejection(name, "source.no_depth", f"{source.id} has no depth map")
     params = params if params is not None else spec.params_cls()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,72 @@ class Source:
     def has_depth(self) -> bool:
         """True when the source carries a depth map."""
         return self.depth is not None
+
+
+FrameReader = Callable[[list[int]], list[np.ndarray]]
+"""`read(indices) -> arrays`: the frames (or depth maps) at increasing, distinct indices, in that order."""
+
+
+@dataclass
+class FrameSequence:
+    """A video or an image sequence, read lazily: a task asks for the few frames it uses, so memory holds those
+    whatever the length of the video.
+
+    n_frames:  frames in presentation order, 0 .. n_frames - 1.
+    width, height: size of the frames `frames()` returns (after any downscaling on load).
+    fps:       frames per second, when known.
+    poses:     (n_frames, 4, 4) camera-to-world matrices (camera axes x right, y down, z forward), when known;
+               a frame without a valid pose has a NaN matrix.
+    focal_px:  horizontal focal length in pixels of the returned frames, when known.
+    read_frames / read_depths: readers of H x W x 3 uint8 frames / H x W float32 depth maps (NaN = invalid).
+    content_key: a hash of what the sequence shows (its files' bytes, or a synthetic path's recipe): the
+               builder assigns splits and finds duplicates by it without decoding every frame.
+    """
+
+    id: str
+    n_frames: int
+    width: int
+    height: int
+    read_frames: FrameReader
+    fps: float | None = None
+    poses: np.ndarray | None = None
+    focal_px: float | None = None
+    read_depths: FrameReader | None = None
+    content_key: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_depth(self) -> bool:
+        """True when depth maps can be read."""
+        return self.read_depths is not None
+
+    @property
+    def has_poses(self) -> bool:
+        """True when the sequence carries camera poses."""
+        return self.poses is not None
+
+    def _check(self, indices: Sequence[int]) -> list[int]:
+        wanted = [int(i) for i in indices]
+        bad = [i for i in wanted if not 0 <= i < self.n_frames]
+        if bad:
+            raise IndexError(f"{self.id}: frame {bad[0]} is outside 0..{self.n_frames - 1}")
+        return wanted
+
+    def frames(self, indices: Sequence[int]) -> list[np.ndarray]:
+        """The frames at `indices` (any order, repeats allowed), each H x W x 3 uint8."""
+        wanted = self._check(indices)
+        order = sorted(set(wanted))
+        got = dict(zip(order, self.read_frames(order), strict=True))
+        return [got[i] for i in wanted]
+
+    def depths(self, indices: Sequence[int]) -> list[np.ndarray]:
+        """The depth maps at `indices` (H x W float32, NaN where invalid); ValueError without depth."""
+        if self.read_depths is None:
+            raise ValueError(f"{self.id} has no depth maps")
+        wanted = self._check(indices)
+        order = sorted(set(wanted))
+        got = dict(zip(order, self.read_depths(order), strict=True))
+        return [got[i] for i in wanted]
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from spatial_ssrl.contract import parse_options
+from spatial_ssrl.contract import image_names, parse_options
 from spatial_ssrl.dataset.paths import confined, safe_component
 from spatial_ssrl.export.common import (
     atomic_open,
@@ -77,7 +77,8 @@ def convert(row: dict, index: int) -> dict:
     question, option_images = question_without_options(row["problem"], options)
     images = row["images"]
     if len(images) > 1:
-        names = dict.fromkeys(range(1, len(images) + 1), "the picture")
+        given = image_names(row) or []  # a video task names its frames (clip 2, frame 1)
+        names = {k: given[k - 1] if k <= len(given) else "the picture" for k in range(1, len(images) + 1)}
         names.update({k: f"option {letter}" for k, letter in option_images})
         question += "\nThe images are, in order: " + ", ".join(f"image {k} is {v}" for k, v in names.items()) + "."
     b64 = [base64.b64encode(im["bytes"]).decode("ascii") for im in images]

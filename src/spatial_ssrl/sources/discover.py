@@ -37,6 +37,7 @@ layout would pair its files, and the symlink policy. A photo folder lists no dep
 from __future__ import annotations
 
 import csv
+import dataclasses
 import errno
 import json
 import math
@@ -52,7 +53,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from spatial_ssrl.contract import is_utf8_text
-from spatial_ssrl.engine.sample import Source, SourceError
+from spatial_ssrl.engine.sample import FrameSequence, Source, SourceError
 from spatial_ssrl.sources.images import DEFAULT_MAX_PIXELS
 from spatial_ssrl.sources.intrinsics import (
     MAX_HFOV_DEG,
@@ -153,9 +154,20 @@ MAX_MANIFEST_LINE_CHARS = 1 << 16
 _FOCAL_WIDTHS = (1, DEFAULT_MAX_PIXELS)
 
 
+VIDEO_KINDS = (
+    "file",
+    "frames",
+    "posed",
+)  # what `SourceRef.video` names: a video file, a frame folder, a posed sequence
+VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
+MIN_SEQUENCE_FRAMES = 2  # a folder with fewer images than this is not a frame sequence
+
+
 @dataclass(frozen=True)
 class SourceRef:
-    """One source, by reference. Exactly one of `rgb` (a file) or `synthetic_seed` is set."""
+    """One source, by reference. Exactly one of `rgb` (a photo), `video` (a video file, frame folder or posed
+    sequence folder, as `video_kind` says) or `synthetic_seed` (a scene; with `frames`, a camera path through
+    it) is set. Photos and scenes load as a `Source`, videos and camera paths as a `FrameSequence`."""
 
     id: str
     rgb: str | None = None
@@ -168,8 +180,16 @@ class SourceRef:
     size: tuple[int, int] | None = None  # (width, height) of a synthetic scene
     depth_resize: str = "error"  # load_source's size policy: "error" or "nearest"
     depth_orientation: str | None = None  # grid the depth was made on: "stored", "display", None = inferred
+    video: str | None = None  # a video file, a frame folder or a posed RGB-D sequence folder
+    video_kind: str | None = None  # one of VIDEO_KINDS, with `video`
+    frames: int | None = None  # frames of a synthetic camera path (with `synthetic_seed`)
+    fps: float | None = None  # frame rate of a frame folder or posed sequence, when known
 
     def __post_init__(self) -> None:
+        if (self.video is None) != (self.video_kind is None) or (
+            self.video_kind is not None and self.video_kind not in VIDEO_KINDS
+        ):
+            raise ValueError(f"{self.id}: a video source needs both `video` and a `video_kind` in {VIDEO_KINDS}")
         if self.depth_resize not in DEPTH_RESIZE_POLICIES:
             raise ValueError(
                 f"{self.id}: depth_resize must be one of {DEPTH_RESIZE_POLICIES}, got {self.depth_resize!r}"
@@ -182,10 +202,15 @@ class SourceRef:
 
     @property
     def has_depth(self) -> bool:
-        """True when the source comes with depth (a depth file, or a synthetic scene)."""
-        return self.depth is not None or self.synthetic_seed is not None
+        """True when the source comes with depth (a depth file, a synthetic scene or path, a posed sequence)."""
+        return self.depth is not None or self.synthetic_seed is not None or self.video_kind == "posed"
 
-    def load(self, max_side: int | None = None, max_pixels: int | None = None) -> Source:
+    @property
+    def is_video(self) -> bool:
+        """True when the source loads as a `FrameSequence` (a video, frame folder, posed sequence, camera path)."""
+        return self.video is not None or self.frames is not None
+
+    def load(self, max_side: int | None = None, max_pixels: int | None = None) -> Source | FrameSequence:
         """Read the source. Every failure is a SourceError (a subclass naming the reason), including the file
         system's (permissions, I/O errors, names too long) and running out of memory, so one bad source is
         one unreadable source, never the end of a build."""
@@ -194,14 +219,33 @@ class SourceRef:
         except (OSError, MemoryError) as err:
             raise SourceError(f"{self.id}: cannot be read ({type(err).__name__}: {err})") from err
 
-    def _load(self, max_side: int | None, max_pixels: int | None) -> Source:
+    def _load(self, max_side: int | None, max_pixels: int | None) -> Source | FrameSequence:
         if self.synthetic_seed is not None:
             from spatial_ssrl.sources.synthetic import make_scene
 
             w, h = self.size or (640, 480)
             if max_pixels is not None and w * h > max_pixels:  # the budget applies to scenes too
                 raise SourceError(f"{self.id}: {w}x{h} synthetic scene exceeds max_pixels={max_pixels}")
+            if self.frames is not None:
+                from spatial_ssrl.sources.video import synthetic_path
+
+                return synthetic_path(self.synthetic_seed, w, h, self.frames, source_id=self.id)
             return make_scene(self.synthetic_seed, w, h).to_source(self.id)
+        if self.video is not None:
+            from spatial_ssrl.sources import video
+
+            pixels = {} if max_pixels is None else {"max_pixels": max_pixels}
+            if self.video_kind == "file":
+                limits = video.DEFAULT_LIMITS
+                if max_pixels is not None:
+                    limits = dataclasses.replace(limits, max_frame_pixels=min(limits.max_frame_pixels, max_pixels))
+                return video.open_video(self.video, source_id=self.id, max_side=max_side, limits=limits)
+            if self.video_kind == "frames":
+                return video.open_frame_folder(self.video, source_id=self.id, fps=self.fps, max_side=max_side, **pixels)
+            scale = video.DEFAULT_POSED_DEPTH_SCALE if self.depth_scale is None else self.depth_scale
+            return video.open_posed_sequence(
+                self.video, source_id=self.id, depth_scale=scale, fps=self.fps, max_side=max_side, **pixels
+            )
         from spatial_ssrl.sources import load_source
 
         kwargs = {} if max_pixels is None else {"max_pixels": max_pixels}
@@ -1191,8 +1235,117 @@ def read_manifest(
 # --------------------------------------------------------------------------------------------------
 # CLI specs
 
-_SPEC_KINDS = ("photos", "rgbd", "diode", "megadepth", "manifest", "synthetic", "bundled")
+
+def synthetic_paths(
+    n: int, size: tuple[int, int] = (320, 240), frames: int = 64, first_seed: int = 0
+) -> list[SourceRef]:
+    """`n` camera paths of `frames` frames, each through synthetic scene i (seed i), with exact poses and depth."""
+    if frames < MIN_SEQUENCE_FRAMES:
+        raise ValueError(f"a synthetic path needs at least {MIN_SEQUENCE_FRAMES} frames, got {frames}")
+    return [
+        SourceRef(id=f"synthetic/path-{i:06d}", synthetic_seed=i, size=tuple(size), frames=frames)
+        for i in range(first_seed, first_seed + n)
+    ]
+
+
+def video_files(root: str | os.PathLike[str], *, report: DiscoveryReport | None = None) -> list[SourceRef]:
+    """Every video file (`VIDEO_SUFFIXES`, any case) under `root` (recursive), or `root` itself when it is one.
+    Ids are `name/<relative path>` as for photos."""
+    given = Path(root)
+    if given.is_file():
+        parent = Path(os.path.abspath(given)).parent.name or "videos"
+        return [SourceRef(id=f"{parent}/{given.name}", video=str(given.resolve()), video_kind="file")]
+    root_r, name = _root_dir(root)
+    name = name or "videos"
+    skips = _Skips(name, report)
+    refs = [
+        SourceRef(id=f"{name}/{rel}", video=str(path), video_kind="file")
+        for rel, path in _scan(root_r, skips).items()
+        if PurePosixPath(rel).suffix.lower() in VIDEO_SUFFIXES
+    ]
+    return _finish(refs, skips, root_r)
+
+
+def _sequence_folders(root: Path, is_sequence) -> list[Path]:
+    """`root` if it is a sequence, else every folder under it that is one (not looking inside sequences)."""
+    if is_sequence(root):
+        return [root]
+    found = []
+    for dirpath, dirnames, _ in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        keep = []
+        for d in sorted(dirnames):
+            sub = here / d
+            if sub.is_symlink():
+                continue
+            if is_sequence(sub):
+                found.append(sub)
+            else:
+                keep.append(d)
+        dirnames[:] = keep
+    return found
+
+
+def _has_frames(folder: Path) -> bool:
+    try:
+        n = sum(1 for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+    except OSError:
+        return False
+    return n >= MIN_SEQUENCE_FRAMES
+
+
+def frame_folders(root: str | os.PathLike[str], fps: float | None = None) -> list[SourceRef]:
+    """Image sequences: `root` when it directly holds at least MIN_SEQUENCE_FRAMES images, else every folder
+    under it that does. Frames are read in natural name order; ids are `name/<relative folder>`."""
+    root_r, name = _root_dir(root)
+    refs = [
+        SourceRef(id=_sequence_id(name or "frames", root_r, f), video=str(f), video_kind="frames", fps=fps)
+        for f in _sequence_folders(root_r, _has_frames)
+    ]
+    if not refs:
+        raise NoSourcesMatched(f"frames:{root}: no folder with at least {MIN_SEQUENCE_FRAMES} images")
+    return sorted(refs, key=lambda r: r.id)
+
+
+def _is_posed(folder: Path) -> bool:
+    return (folder / "color").is_dir() and (folder / "pose").is_dir()
+
+
+def posed_sequences(
+    root: str | os.PathLike[str], depth_scale: float | None = None, fps: float | None = None
+) -> list[SourceRef]:
+    """Posed RGB-D sequences (`color/`, `depth/`, `pose/`, intrinsic matrix; `video.open_posed_sequence`):
+    `root` itself, or every folder under it holding `color/` and `pose/`. `depth_scale` multiplies the
+    16-bit depth values (default: millimetres)."""
+    root_r, name = _root_dir(root)
+    if depth_scale is not None and not (math.isfinite(depth_scale) and depth_scale > 0):
+        raise ValueError(f"depth scale must be a positive number, got {depth_scale!r}")
+    refs = [
+        SourceRef(
+            id=_sequence_id(name or "posed", root_r, f),
+            video=str(f),
+            video_kind="posed",
+            depth_scale=depth_scale,
+            fps=fps,
+        )  # fmt: skip
+        for f in _sequence_folders(root_r, _is_posed)
+    ]
+    if not refs:
+        raise NoSourcesMatched(f"posed:{root}: no folder with color/ and pose/ sub-folders")
+    return sorted(refs, key=lambda r: r.id)
+
+
+def _sequence_id(name: str, root: Path, folder: Path) -> str:
+    rel = folder.relative_to(root).as_posix()
+    return name if rel == "." else f"{name}/{rel}"
+
+
+_SPEC_KINDS = (
+    "photos", "rgbd", "diode", "megadepth", "manifest", "synthetic", "bundled",
+    "video", "frames", "posed", "synthetic-video",
+)  # fmt: skip
 _SYNTHETIC_SPEC = re.compile(r"(\d+)(?:x(\d+)x(\d+))?")
+_SYNTHETIC_VIDEO_SPEC = re.compile(r"(\d+)(?:x(\d+)x(\d+)(?:x(\d+))?)?")
 
 
 def discover(
@@ -1210,6 +1363,11 @@ def discover(
     megadepth:PATH       megadepth_tree(PATH)
     manifest:FILE[@ROOT] read_manifest(FILE, ROOT); ROOT defaults to the manifest's folder
     synthetic:N[xWxH]    synthetic(N, (W, H)), e.g. synthetic:100x640x480 (default size 640x480)
+    video:PATH           video_files(PATH): a video file, or every video file under a folder
+    frames:PATH          frame_folders(PATH): folders of video frames (images in natural name order)
+    posed:PATH           posed_sequences(PATH): posed RGB-D sequences (color/, depth/ in mm, pose/, intrinsic)
+    synthetic-video:N[xWxH[xF]]  synthetic_paths(N, (W, H), F): camera paths through synthetic scenes
+                         (default 320x240, 64 frames)
     bundled              bundled_photos()
     PATH                 an existing file or folder: same as photos:PATH
 
@@ -1248,6 +1406,21 @@ def discover(
         if not Path(arg).is_file() and "@" in arg:  # a manifest path may itself contain '@'
             file, root = arg.rsplit("@", 1)
         return read_manifest(file, root or Path(file).parent, **depth_options)
+    if kind == "video":
+        return video_files(arg, report=report)
+    if kind == "frames":
+        return frame_folders(arg)
+    if kind == "posed":
+        return posed_sequences(arg)
+    if kind == "synthetic-video":
+        m = _SYNTHETIC_VIDEO_SPEC.fullmatch(arg)
+        if m is None:
+            raise ValueError(f"bad spec {spec!r}; expected synthetic-video:N, NxWxH or NxWxHxFRAMES")
+        size = (int(m[2]), int(m[3])) if m[2] else (320, 240)
+        frames = int(m[4]) if m[4] else 64
+        if min(size) < 2 or frames < MIN_SEQUENCE_FRAMES:
+            raise ValueError(f"bad spec {spec!r}: frames must be at least 2x2 and a path {MIN_SEQUENCE_FRAMES} frames")
+        return synthetic_paths(int(m[1]), size, frames)
     m = _SYNTHETIC_SPEC.fullmatch(arg)
     if m is None:
         raise ValueError(f"bad synthetic spec {spec!r}; expected synthetic:N or synthetic:NxWxH")

@@ -34,7 +34,7 @@ import numpy as np
 
 from spatial_ssrl.engine.sample import Source
 
-__all__ = ["SceneObject", "SyntheticScene", "make_scene"]
+__all__ = ["SceneObject", "SyntheticScene", "camera_path", "camera_pose", "make_scene", "render_view"]
 
 SKY_PROBABILITY = 0.3  # share of random scenes that show open sky instead of a back wall
 
@@ -327,15 +327,25 @@ def _draw_layout(
 
 # ----------------------------------------------------------------------------------------------
 # Ray casting. Ray of pixel (u, v): camera direction d = (x_u, y_v, 1) with x_u = (u - cx) / f,
-# y_v = (v - cy) / f, so the ray parameter t of a hit IS its z-depth. Level-frame direction:
-# D = R d = (x_u, c y_v + s, -s y_v + c) with c, s = cos, sin(pitch).
+# y_v = (v - cy) / f, so the ray parameter t of a hit IS its z-depth. Level-frame direction D = R d
+# for the camera's rotation R (world_from_camera); a still scene's camera is only pitched, R = Rx(pitch):
+# D = (x_u, c y_v + s, -s y_v + c) with c, s = cos, sin(pitch). A camera path (`render_view`) also
+# turns (yaw) and moves: the ray then starts at the camera's position `origin` instead of 0.
 
 
 def _bbox(
-    corners_w: np.ndarray, rot: np.ndarray, f: float, cx: float, cy: float, width: int, height: int
+    corners_w: np.ndarray,
+    rot: np.ndarray,
+    f: float,
+    cx: float,
+    cy: float,
+    width: int,
+    height: int,
+    origin: np.ndarray | None = None,
 ) -> tuple[int, int, int, int]:
     """Pixel rectangle [v0, v1) x [u0, u1) that contains the projection of a convex set."""
-    pc = corners_w @ rot  # level -> camera: p_cam = R^T p_world, i.e. row vector p @ R
+    rel = corners_w if origin is None else corners_w - origin
+    pc = rel @ rot  # level -> camera: p_cam = R^T p_world, i.e. row vector p @ R
     if np.any(pc[:, 2] <= 1e-6):
         return 0, height, 0, width
     u = f * pc[:, 0] / pc[:, 2] + cx
@@ -347,88 +357,89 @@ def _bbox(
     return v0, v1, u0, u1
 
 
-def _cast(
-    bodies: list[_Body], rot: np.ndarray, f: float, cx: float, cy: float, width: int, height: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    c, s = rot[1, 1], rot[1, 2]
-    ground_y = float(bodies[0].center[1])
+def _ray_directions(rot: np.ndarray, f: float, cx: float, cy: float, width: int, height: int) -> np.ndarray:
+    """(H, W, 3) level-frame directions D = R (x_u, y_v, 1) of every pixel's ray."""
     x = (np.arange(width, dtype=np.float64) - cx) / f
     y = (np.arange(height, dtype=np.float64) - cy) / f
-    dyw = c * y + s  # (H,) level-frame Y component of the rays of each row
-    dzw = -s * y + c  # (H,) level-frame Z component
+    rays = np.empty((height, width, 3))
+    for k in range(3):  # the same operations, in the same order, as the pitch-only formula above
+        rays[..., k] = rot[k, 0] * x[None, :] + rot[k, 1] * y[:, None] + rot[k, 2]
+    return rays
+
+
+def _cast(
+    bodies: list[_Body],
+    rot: np.ndarray,
+    f: float,
+    cx: float,
+    cy: float,
+    width: int,
+    height: int,
+    origin: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ray parameter (= z-depth, NaN on sky), object index (-1 on sky) and ray directions of every pixel."""
+    o = np.zeros(3) if origin is None else np.asarray(origin, dtype=np.float64)
+    rays = _ray_directions(rot, f, cx, cy, width, height)
+    dx, dy, dz = rays[..., 0], rays[..., 1], rays[..., 2]
+    ground_y = float(bodies[0].center[1])
     t = np.full((height, width), np.inf)
     oid = np.full((height, width), -1, dtype=np.int16)
     with np.errstate(divide="ignore", invalid="ignore"):
-        # Unbounded planes depend on the row only.
-        row_t = np.full(height, np.inf)
-        row_id = np.full(height, -1, dtype=np.int16)
         for k, b in enumerate(bodies):
             if b.kind == "ground":
-                tk = np.where(dyw > 0, b.center[1] / dyw, np.inf)
+                tk = np.where(dy > 0, (b.center[1] - o[1]) / dy, np.inf)
             elif b.kind == "back_wall":
-                tk = np.where(dzw > 0, b.center[2] / dzw, np.inf)
+                tk = np.where(dz > 0, (b.center[2] - o[2]) / dz, np.inf)
+            elif b.kind == "side_wall":
+                wx = float(b.center[0]) - o[0]
+                tk = wx / dx
+                yw = o[1] + tk * dy
+                zw = o[2] + tk * dz
+                top = ground_y - b.size[1]  # -inf for walls of unbounded height
+                tk = np.where((dx * wx > 0) & (yw >= top) & (zw >= 0.0) & (zw <= b.size[2]), tk, np.inf)
             else:
                 continue
-            better = tk < row_t
-            row_t[better] = tk[better]
-            row_id[better] = k
-        t[:] = row_t[:, None]
-        oid[:] = row_id[:, None]
+            better = tk < t
+            t[better] = tk[better]
+            oid[better] = k
 
         for k, b in enumerate(bodies):
-            if b.kind == "side_wall":
-                wx = float(b.center[0])
-                cols = np.flatnonzero(x * wx > 0)
-                if cols.size == 0:
-                    continue
-                tk = wx / x[cols][None, :]  # (1, n)
-                yw = tk * dyw[:, None]
-                zw = tk * dzw[:, None]
-                top = ground_y - b.size[1]  # -inf for walls of unbounded height
-                hit = (yw >= top) & (zw >= 0.0) & (zw <= b.size[2])
-                sub_t = t[:, cols]
-                better = hit & (tk < sub_t)
-                sub_t = np.where(better, tk, sub_t)
-                t[:, cols] = sub_t
-                sub_id = oid[:, cols]
-                sub_id[better] = k
-                oid[:, cols] = sub_id
-            elif b.kind in ("box", "sphere"):
-                half = np.full(3, b.size[0]) if b.kind == "sphere" else np.array(b.size) / 2.0
-                corners = b.center + np.array(list(itertools.product((-1, 1), repeat=3))) * half
-                v0, v1, u0, u1 = _bbox(corners, rot, f, cx, cy, width, height)
-                if v0 >= v1 or u0 >= u1:
-                    continue
-                dx = x[None, u0:u1]
-                dy = dyw[v0:v1, None]
-                dz = dzw[v0:v1, None]
-                if b.kind == "sphere":
-                    cxw, cyw, czw = b.center
-                    a = dx * dx + dy * dy + dz * dz
-                    bh = dx * cxw + dy * cyw + dz * czw
-                    cc = float(b.center @ b.center) - b.size[0] ** 2
-                    disc = bh * bh - a * cc
-                    tk = (bh - np.sqrt(np.maximum(disc, 0.0))) / a
-                    hit = (disc >= 0) & (tk > 0)
-                else:
-                    lo = b.center - half
-                    hi = b.center + half
-                    tnear = np.full((v1 - v0, u1 - u0), -np.inf)
-                    tfar = np.full((v1 - v0, u1 - u0), np.inf)
-                    for d, l_, h_ in ((dx, lo[0], hi[0]), (dy, lo[1], hi[1]), (dz, lo[2], hi[2])):
-                        inv = 1.0 / d
-                        t0 = l_ * inv
-                        t1 = h_ * inv
-                        tnear = np.maximum(tnear, np.minimum(t0, t1))
-                        tfar = np.minimum(tfar, np.maximum(t0, t1))
-                    tk = tnear
-                    hit = (tnear <= tfar) & (tnear > 0)
-                sub_t = t[v0:v1, u0:u1]
-                better = hit & (tk < sub_t)
-                sub_t[better] = tk[better]
-                oid[v0:v1, u0:u1][better] = k
+            if b.kind not in ("box", "sphere"):
+                continue
+            half = np.full(3, b.size[0]) if b.kind == "sphere" else np.array(b.size) / 2.0
+            corners = b.center + np.array(list(itertools.product((-1, 1), repeat=3))) * half
+            v0, v1, u0, u1 = _bbox(corners, rot, f, cx, cy, width, height, origin)
+            if v0 >= v1 or u0 >= u1:
+                continue
+            sx, sy, sz = dx[v0:v1, u0:u1], dy[v0:v1, u0:u1], dz[v0:v1, u0:u1]
+            center = b.center - o
+            if b.kind == "sphere":
+                cxw, cyw, czw = center
+                a = sx * sx + sy * sy + sz * sz
+                bh = sx * cxw + sy * cyw + sz * czw
+                cc = float(center @ center) - b.size[0] ** 2
+                disc = bh * bh - a * cc
+                tk = (bh - np.sqrt(np.maximum(disc, 0.0))) / a
+                hit = (disc >= 0) & (tk > 0)
+            else:
+                lo = center - half
+                hi = center + half
+                tnear = np.full((v1 - v0, u1 - u0), -np.inf)
+                tfar = np.full((v1 - v0, u1 - u0), np.inf)
+                for d, l_, h_ in ((sx, lo[0], hi[0]), (sy, lo[1], hi[1]), (sz, lo[2], hi[2])):
+                    inv = 1.0 / d
+                    t0 = l_ * inv
+                    t1 = h_ * inv
+                    tnear = np.maximum(tnear, np.minimum(t0, t1))
+                    tfar = np.minimum(tfar, np.maximum(t0, t1))
+                tk = tnear
+                hit = (tnear <= tfar) & (tnear > 0)
+            sub_t = t[v0:v1, u0:u1]
+            better = hit & (tk < sub_t)
+            sub_t[better] = tk[better]
+            oid[v0:v1, u0:u1][better] = k
     t[oid < 0] = np.nan
-    return t, oid, x, dyw, dzw
+    return t, oid, rays
 
 
 # ----------------------------------------------------------------------------------------------
@@ -536,29 +547,30 @@ def _shade(
     shading: dict[str, Any],
     t: np.ndarray,
     oid: np.ndarray,
-    x: np.ndarray,
-    dyw: np.ndarray,
-    dzw: np.ndarray,
+    rays: np.ndarray,
     f: float,
+    origin: np.ndarray | None = None,
 ) -> np.ndarray:
     height, width = oid.shape
     img = np.zeros((height * width, 3), dtype=np.float32)
     oid_flat = oid.ravel()
     t_flat = t.ravel()
+    rays_flat = rays.reshape(-1, 3)
     light = shading["light"]
     ambient = shading["ambient"]
     for k in range(-1, len(bodies)):
         idx = np.flatnonzero(oid_flat == k)
         if idx.size == 0:
             continue
-        rows, cols = np.divmod(idx, width)
-        d = np.stack([x[cols], dyw[rows], dzw[rows]], axis=1)
+        d = rays_flat[idx]
         if k < 0:
             img[idx] = _sky_color(shading["sky"], d)
             continue
         b = bodies[k]
         tk = t_flat[idx]
-        p = d * tk[:, None]
+        p = d * tk[:, None]  # level-frame point relative to the camera, then in the level frame
+        if origin is not None:
+            p = p + origin[None, :]
         dnorm = np.linalg.norm(d, axis=1)
         if b.kind == "ground":
             normal = np.array([0.0, -1.0, 0.0])[None, :]
@@ -591,6 +603,62 @@ def _shade(
 # ----------------------------------------------------------------------------------------------
 
 
+def _pitch_rotation(pitch_deg: float) -> np.ndarray:
+    p = math.radians(pitch_deg)
+    return np.array([[1.0, 0.0, 0.0], [0.0, math.cos(p), math.sin(p)], [0.0, -math.sin(p), math.cos(p)]])
+
+
+def _render(
+    camera: dict[str, Any],
+    bodies: list[_Body],
+    shading: dict[str, Any],
+    rot: np.ndarray,
+    origin: np.ndarray | None,
+    width: int,
+    height: int,
+    noise_rng: np.random.Generator,
+) -> SyntheticScene:
+    """One view of a drawn layout from the camera at `origin` (None: the level frame's origin) turned by `rot`."""
+    focal = (width / 2.0) / math.tan(math.radians(camera["hfov_deg"]) / 2.0)
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    camera = {**camera, "world_from_camera": rot.tolist(), "focal_px": focal}
+    if origin is not None:
+        camera["position"] = [float(v) for v in origin]
+
+    t, oid, rays = _cast(bodies, rot, focal, cx, cy, width, height, origin)
+    img = _shade(bodies, shading, t, oid, rays, focal, origin)
+    sensor_noise = noise_rng.standard_normal((height, width, 1), dtype=np.float32) * np.float32(1.5)
+    img = img * np.float32(255.0) + sensor_noise
+    rgb = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+    x = (np.arange(width, dtype=np.float64) - cx) / focal
+    y = (np.arange(height, dtype=np.float64) - cy) / focal
+    points = np.empty((height, width, 3), dtype=np.float32)
+    points[..., 0] = t * x[None, :]
+    points[..., 1] = t * y[:, None]
+    depth = t.astype(np.float32)
+    points[..., 2] = depth
+
+    objects = []
+    for b in bodies:
+        rel = b.center if origin is None else b.center - origin
+        center_cam = tuple(float(v) for v in rot.T @ rel)
+        kind = "wall" if b.kind in ("back_wall", "side_wall") else b.kind
+        color = tuple(int(v) for v in np.clip(np.rint(b.albedo * 255), 0, 255))
+        objects.append(SceneObject(kind, b.name, center_cam, tuple(float(s) for s in b.size), color))
+    return SyntheticScene(
+        rgb=rgb,
+        depth=depth,
+        points=points,
+        object_id=oid,
+        objects=objects,
+        focal_px=float(focal),
+        cx=cx,
+        cy=cy,
+        camera=camera,
+    )
+
+
 def make_scene(
     seed: int,
     width: int = 640,
@@ -608,40 +676,140 @@ def make_scene(
         raise ValueError(f"image size must be at least 2x2, got {width}x{height}")
     rng = np.random.default_rng(seed)
     camera, bodies, shading = _draw_layout(rng, width, height, sky, n_objects)
-    focal = (width / 2.0) / math.tan(math.radians(camera["hfov_deg"]) / 2.0)
-    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
-    p = math.radians(camera["pitch_deg"])
-    rot = np.array([[1.0, 0.0, 0.0], [0.0, math.cos(p), math.sin(p)], [0.0, -math.sin(p), math.cos(p)]])
-    camera["world_from_camera"] = rot.tolist()
-    camera["focal_px"] = focal
+    return _render(camera, bodies, shading, _pitch_rotation(camera["pitch_deg"]), None, width, height, rng)
 
-    t, oid, x, dyw, dzw = _cast(bodies, rot, focal, cx, cy, width, height)
-    img = _shade(bodies, shading, t, oid, x, dyw, dzw, focal)
-    sensor_noise = rng.standard_normal((height, width, 1), dtype=np.float32) * np.float32(1.5)
-    img = img * np.float32(255.0) + sensor_noise
-    rgb = np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
-    y = (np.arange(height, dtype=np.float64) - cy) / focal
-    points = np.empty((height, width, 3), dtype=np.float32)
-    points[..., 0] = t * x[None, :]
-    points[..., 1] = t * y[:, None]
-    depth = t.astype(np.float32)
-    points[..., 2] = depth
+# ----------------------------------------------------------------------------------------------
+# Camera paths: the same scenes seen from a moving camera (the oracle of the video tasks).
 
-    objects = []
+
+def yaw_rotation(yaw_deg: float) -> np.ndarray:
+    """Rotation about the level frame's Y axis (down): a positive yaw turns the view to the right (+X)."""
+    a = math.radians(yaw_deg)
+    return np.array([[math.cos(a), 0.0, math.sin(a)], [0.0, 1.0, 0.0], [-math.sin(a), 0.0, math.cos(a)]])
+
+
+def camera_pose(position: tuple[float, float, float], yaw_deg: float, pitch_deg: float) -> np.ndarray:
+    """4x4 camera-to-world pose in the level frame: R = Ry(yaw) Rx(pitch), translation = `position`."""
+    pose = np.eye(4)
+    pose[:3, :3] = yaw_rotation(yaw_deg) @ _pitch_rotation(pitch_deg)
+    pose[:3, 3] = position
+    return pose
+
+
+def scene_camera(seed: int, width: int, height: int) -> dict[str, Any]:
+    """The camera of scene `seed` at `width` x `height`: height_m, pitch_deg, hfov_deg, sky and focal_px."""
+    camera, _, _ = _draw_layout(np.random.default_rng(seed), width, height, None, (3, 7))
+    return {**camera, "focal_px": (width / 2.0) / math.tan(math.radians(camera["hfov_deg"]) / 2.0)}
+
+
+def render_view(
+    seed: int, width: int, height: int, pose: np.ndarray, *, noise_seed: int = 0, sky: bool | None = None
+) -> SyntheticScene:
+    """Scene `seed` (the layout `make_scene(seed, width, height)` draws) seen from `pose`, a 4x4
+    camera-to-world matrix in the scene's level frame (`camera_pose`). Depth, points and object centres
+    are in the new camera's frame; `noise_seed` seeds the sensor noise of this view."""
+    if width < 2 or height < 2:
+        raise ValueError(f"image size must be at least 2x2, got {width}x{height}")
+    pose = np.asarray(pose, dtype=np.float64)
+    if pose.shape != (4, 4) or not np.all(np.isfinite(pose)):
+        raise ValueError("pose must be a finite 4x4 camera-to-world matrix")
+    rng = np.random.default_rng(seed)
+    camera, bodies, shading = _draw_layout(rng, width, height, sky, (3, 7))
+    noise_rng = np.random.default_rng([seed, 1, noise_seed])
+    return _render(camera, bodies, shading, pose[:3, :3], pose[:3, 3].copy(), width, height, noise_rng)
+
+
+# Camera path limits: the camera stays where the scene is built (in front of it, between the walls,
+# away from objects) and keeps facing into it.
+PATH_MAX_YAW_DEG = 40.0  # beyond this the view leaves the scene's built half-space
+PATH_CLEARANCE_M = 0.8  # distance kept from every object's footprint
+PATH_Z_RANGE = (-4.0, 1.0)  # metres along the scene's forward axis
+PATH_MAX_SIDE_M = 2.5  # metres sideways from the scene's first camera position
+PATH_MOVES = ("forward", "backward", "left", "right", "turn_left", "turn_right", "still", "curve")
+
+
+def _path_is_clear(bodies: list[_Body], x: float, z: float) -> bool:
+    if not (PATH_Z_RANGE[0] <= z <= PATH_Z_RANGE[1]) or abs(x) > PATH_MAX_SIDE_M:
+        return False
     for b in bodies:
-        center_cam = tuple(float(v) for v in rot.T @ b.center)
-        kind = "wall" if b.kind in ("back_wall", "side_wall") else b.kind
-        color = tuple(int(v) for v in np.clip(np.rint(b.albedo * 255), 0, 255))
-        objects.append(SceneObject(kind, b.name, center_cam, tuple(float(s) for s in b.size), color))
-    return SyntheticScene(
-        rgb=rgb,
-        depth=depth,
-        points=points,
-        object_id=oid,
-        objects=objects,
-        focal_px=float(focal),
-        cx=cx,
-        cy=cy,
-        camera=camera,
+        if b.kind == "side_wall" and abs(x - b.center[0]) < 1.0:
+            return False
+        if b.kind in ("box", "sphere"):
+            foot = b.size[0] if b.kind == "sphere" else 0.5 * math.hypot(b.size[0], b.size[2])
+            if math.hypot(x - b.center[0], z - b.center[2]) < foot + PATH_CLEARANCE_M:
+                return False
+    return True
+
+
+_OPPOSITE_MOVE = {"forward": "backward", "backward": "forward", "left": "right", "right": "left",
+                  "turn_left": "turn_right", "turn_right": "turn_left", "still": "still", "curve": "still"}  # fmt: skip
+
+
+def _step(x: float, z: float, yaw: float, move: str, speed: float, turn: float, curve_turn: float):
+    """The camera's (x, z, yaw) after one frame of `move`."""
+    a = math.radians(yaw)
+    forward, right = (math.sin(a), math.cos(a)), (math.cos(a), -math.sin(a))  # (x, z) in the level frame
+    f_, r_ = {"forward": (1, 0), "backward": (-1, 0), "left": (0, -1), "right": (0, 1), "curve": (1, 0)}.get(
+        move, (0, 0)
     )
+    dyaw = {"turn_left": -turn, "turn_right": turn, "curve": curve_turn}.get(move, 0.0)
+    return x + speed * (f_ * forward[0] + r_ * right[0]), z + speed * (f_ * forward[1] + r_ * right[1]), yaw + dyaw
+
+
+def camera_path(
+    seed: int,
+    width: int,
+    height: int,
+    n_frames: int,
+    *,
+    path_seed: int = 0,
+    moves: list[tuple[str, int]] | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Poses of a camera walking through scene `seed` (as drawn at `width` x `height`): (n_frames, 4, 4)
+    camera-to-world matrices in the level frame, and the move of each frame step (one of PATH_MOVES;
+    "curve" = moving forward while turning).
+
+    The path is a chain of moves of 5-10 frames each, every kind of move once in a random order (then again),
+    drawn from `path_seed` (or given as `moves`, (move, frames) pairs, for tests), at 0.08-0.15 m or 1.5-3.5
+    degrees per frame (a curve: forward while turning at half that rate). A step that would leave the clear
+    region (PATH_* limits) goes the opposite way, or stands still; camera height and pitch stay fixed.
+    """
+    if n_frames < 1:
+        raise ValueError(f"a camera path needs at least one frame, got {n_frames}")
+    rng = np.random.default_rng(seed)
+    camera, bodies, _ = _draw_layout(rng, width, height, None, (3, 7))  # the layout render_view draws
+    pitch = camera["pitch_deg"]
+    path_rng = np.random.default_rng([seed, 2, path_seed])
+    x, z, yaw = 0.0, 0.0, 0.0
+    poses = [camera_pose((x, 0.0, z), yaw, pitch)]
+    labels: list[str] = []
+    plan = list(moves) if moves is not None else []
+    queue: list[str] = []
+    while len(poses) < n_frames:
+        if plan:
+            move, length = plan.pop(0)
+            if move not in PATH_MOVES:
+                raise ValueError(f"unknown move {move!r}; known: {PATH_MOVES}")
+        elif moves is not None:
+            move, length = "still", n_frames
+        else:  # every kind of move once, in a random order, then again: each path shows them all
+            if not queue:
+                queue = [PATH_MOVES[int(i)] for i in path_rng.permutation(len(PATH_MOVES))]
+            move, length = queue.pop(0), int(path_rng.integers(5, 11))
+        speed = float(path_rng.uniform(0.08, 0.15))
+        turn = float(path_rng.uniform(1.5, 3.5))
+        curve_turn = turn * 0.5 * (1.0 if path_rng.random() < 0.5 else -1.0)
+        for _ in range(length):
+            if len(poses) >= n_frames:
+                break
+            for tried in (move, _OPPOSITE_MOVE[move], "still"):  # a blocked step goes the other way
+                nx, nz, nyaw = _step(x, z, yaw, tried, speed, turn, curve_turn)
+                if abs(nyaw) <= PATH_MAX_YAW_DEG and _path_is_clear(bodies, nx, nz):
+                    break
+            else:
+                nx, nz, nyaw, tried = x, z, yaw, "still"
+            x, z, yaw = nx, nz, nyaw
+            poses.append(camera_pose((x, 0.0, z), yaw, pitch))
+            labels.append(tried)
+    return np.stack(poses), labels

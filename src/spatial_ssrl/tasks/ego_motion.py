@@ -1,0 +1,307 @@
+"""Ego-motion: how did the camera move between two frames of a posed sequence?
+
+Question first: draw the wanted motion uniformly from MOTIONS (moved forward / backward / to the left /
+to the right, turned left / right), three other motions as distractors and the order of the four options.
+Geometry: among the frame pairs (a, b), a earlier, `min_gap_frames` to `max_gap_frames` apart, with valid
+poses, take those whose relative pose realises the wanted motion unambiguously (`classify_motion`), pick
+one at random, and check that frame a's scene is still in view in frame b (`min_overlap`, from a's depth).
+Render: `two_frames` shows frame a then frame b; `clip` shows `clip_frames` frames from a to b.
+Answer: one letter A-D.
+
+The rule, in the first camera's frame (x right, y down, z forward) with R = R_a^T R_b and
+t = R_a^T (o_b - o_a):
+- rotation: angle theta of R (axis-angle) and the tilt of its axis from the camera's vertical (y) axis;
+  a turn is a rotation about the vertical, so "turned right" when the signed angle about +y (down) is
+  positive (forward swings towards +x);
+- translation: its share of the first frame's median depth (parallax is translation / depth, so this is
+  what a viewer can see, and poses known only up to scale work too), its direction in the x-z plane, and
+  its vertical share.
+A `moved` answer needs translation >= `min_translation_rel`, theta <= `max_move_rotation_deg`, direction
+within `max_direction_deg` of the answer's axis and vertical share <= `max_vertical_ratio`; a `turned`
+answer needs `min_turn_deg` <= theta <= `max_turn_deg`, axis tilt <= `max_axis_tilt_deg` and translation
+<= `max_turn_translation_rel`. Everything in between is ambiguous and never asked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from spatial_ssrl.engine.registry import register_task
+from spatial_ssrl.engine.sample import FrameSequence, Rejection, Sample
+from spatial_ssrl.tasks._layout import format_options, letters
+
+TASK = "ego_motion"  # the registered name
+
+MOTIONS = ("forward", "backward", "left", "right", "turn_left", "turn_right")
+MOTION_TEXT = {
+    "forward": "It moved forward, towards what it was facing",
+    "backward": "It moved backward, away from what it was facing",
+    "left": "It moved to its left without turning",
+    "right": "It moved to its right without turning",
+    "turn_left": "It turned to its left on the spot",
+    "turn_right": "It turned to its right on the spot",
+}
+MIRRORED = {"forward": "forward", "backward": "backward", "left": "right", "right": "left",
+            "turn_left": "turn_right", "turn_right": "turn_left"}  # fmt: skip
+"""The motion seen in the horizontally mirrored sequence."""
+
+
+@dataclass
+class EgoMotionParams:
+    """Thresholds of the ego_motion task (docs/tasks.md); the field defaults are the task's defaults."""
+
+    min_gap_frames: int = 2  # frames between the two shown frames, at least
+    max_gap_frames: int = 48  # ... and at most
+    min_translation_rel: float = 0.08  # a move: translation / median depth of the first frame, at least
+    max_move_rotation_deg: float = 3.0  # a move: rotation, at most
+    max_direction_deg: float = 25.0  # a move: angle between the translation and the answer's axis, at most
+    max_vertical_ratio: float = 0.7  # a move: vertical / horizontal translation, at most (camera pitch ~35 deg)
+    min_turn_deg: float = 10.0  # a turn: rotation angle, at least
+    max_turn_deg: float = 60.0  # a turn: rotation angle, at most (the views must overlap)
+    max_axis_tilt_deg: float = 30.0  # a turn: angle between the rotation axis and the camera's vertical
+    max_turn_translation_rel: float = 0.02  # a turn: translation / median depth, at most
+    min_overlap: float = 0.4  # share of the first frame's scene points that are in view in the second
+    overlap_stride: int = 8  # pixel stride of the points the overlap is measured on
+    clip_frames: int = 4  # frames shown by the `clip` variant, first and last included
+    max_pair_checks: int = 4  # candidate pairs whose overlap is measured per attempt
+
+
+def relative_motion(pose_a: np.ndarray, pose_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(R, t): the second camera's rotation and position in the first camera's frame, from 4x4
+    camera-to-world poses."""
+    ra, rb = pose_a[:3, :3], pose_b[:3, :3]
+    return ra.T @ rb, ra.T @ (pose_b[:3, 3] - pose_a[:3, 3])
+
+
+def motion_measures(rel_rot: np.ndarray, rel_t: np.ndarray, median_depth: float) -> dict[str, float]:
+    """What `classify_motion` decides from: rotation angle and signed turn about +y (degrees), axis tilt
+    from the vertical (degrees), translation / median depth, its direction in the x-z plane (degrees,
+    0 = forward, +90 = right) and its vertical share."""
+    cos = float(np.clip((np.trace(rel_rot) - 1.0) / 2.0, -1.0, 1.0))
+    theta = math.degrees(math.acos(cos))
+    axis = np.array([rel_rot[2, 1] - rel_rot[1, 2], rel_rot[0, 2] - rel_rot[2, 0], rel_rot[1, 0] - rel_rot[0, 1]])
+    norm = float(np.linalg.norm(axis))
+    if norm < 1e-12:  # no rotation (or exactly 180 degrees, far beyond every threshold)
+        tilt, signed = 0.0, 0.0
+    else:
+        axis = axis / norm
+        tilt = math.degrees(math.acos(min(1.0, abs(float(axis[1])))))
+        signed = theta * math.copysign(1.0, float(axis[1]))
+    horizontal = math.hypot(float(rel_t[0]), float(rel_t[2]))
+    return {
+        "rotation_deg": theta,
+        "turn_deg": signed,
+        "axis_tilt_deg": tilt,
+        "translation_rel": horizontal / median_depth,
+        "direction_deg": math.degrees(math.atan2(float(rel_t[0]), float(rel_t[2]))),
+        "vertical_ratio": abs(float(rel_t[1])) / horizontal if horizontal > 0 else math.inf,
+    }
+
+
+_AXES = {"forward": 0.0, "right": 90.0, "backward": 180.0, "left": -90.0}
+
+
+def classify_motion(measures: dict[str, float], params: EgoMotionParams, *, with_depth: bool = True) -> str | None:
+    """The motion (one of MOTIONS) the measures show unambiguously, or None. `with_depth=False` skips the
+    conditions on `translation_rel` (a prefilter before any depth map is read)."""
+    m, p = measures, params
+    if (
+        p.min_turn_deg <= m["rotation_deg"] <= p.max_turn_deg
+        and m["axis_tilt_deg"] <= p.max_axis_tilt_deg
+        and (not with_depth or m["translation_rel"] <= p.max_turn_translation_rel)
+    ):
+        return "turn_right" if m["turn_deg"] > 0 else "turn_left"
+    if (
+        (not with_depth or m["translation_rel"] >= p.min_translation_rel)
+        and m["rotation_deg"] <= p.max_move_rotation_deg
+        and m["vertical_ratio"] <= p.max_vertical_ratio
+    ):
+        for name, axis in _AXES.items():
+            off = abs((m["direction_deg"] - axis + 180.0) % 360.0 - 180.0)
+            if off <= p.max_direction_deg:
+                return name
+    return None
+
+
+def view_overlap(
+    depth_a: np.ndarray, rel_rot: np.ndarray, rel_t: np.ndarray, focal: float, stride: int
+) -> float:
+    """Share of frame a's valid depth pixels (every `stride` px) that land inside frame b in front of its
+    camera (occlusion is not modelled), with the principal point at the image centre."""
+    h, w = depth_a.shape
+    v, u = np.mgrid[stride // 2 : h : stride, stride // 2 : w : stride]
+    z = depth_a[v, u]
+    ok = np.isfinite(z) & (z > 0)
+    if not ok.any():
+        return 0.0
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    z = z[ok].astype(np.float64)
+    pts = np.stack([(u[ok] - cx) * z / focal, (v[ok] - cy) * z / focal, z], axis=1)
+    in_b = (pts - rel_t[None, :]) @ rel_rot  # p_b = R^T (p_a - t), as row vectors
+    zb = in_b[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ub = focal * in_b[:, 0] / zb + cx
+        vb = focal * in_b[:, 1] / zb + cy
+    inside = (zb > 1e-6) & (ub >= -0.5) & (ub <= w - 0.5) & (vb >= -0.5) & (vb <= h - 0.5)
+    return float(inside.mean())
+
+
+def draw_ego_motion(rng: np.random.Generator, params: EgoMotionParams, variant: str) -> dict:
+    """The question draw: the wanted motion, three distractors and the order of the four options."""
+    motion = MOTIONS[int(rng.integers(len(MOTIONS)))]
+    others = [m for m in MOTIONS if m != motion]
+    picked = [others[i] for i in rng.choice(len(others), 3, replace=False)]
+    shown = [motion, *picked]
+    order = rng.permutation(4)
+    return {"motion": motion, "options": [shown[i] for i in order]}
+
+
+def _candidates(source: FrameSequence, params: EgoMotionParams) -> list[tuple[int, int]]:
+    n = source.n_frames
+    valid = np.all(np.isfinite(source.poses.reshape(n, -1)), axis=1)
+    return [
+        (a, b)
+        for a in range(n)
+        if valid[a]
+        for b in range(a + params.min_gap_frames, min(n, a + params.max_gap_frames + 1))
+        if valid[b]
+    ]
+
+
+def _question(variant: str, n_images: int, options: dict[str, str]) -> str:
+    if variant == "two_frames":
+        head = (
+            "<image><image>\nThese two frames come from one camera: the first image was taken first, the "
+            "second one a moment later. How did the camera move between the two?"
+        )
+    else:
+        head = (
+            "".join("<image>" for _ in range(n_images))
+            + f"\nThese {n_images} frames of a short video are shown in the order they were filmed. How did "
+            "the camera move from the first frame to the last?"
+        )
+    return f"{head}\nOptions:\n{format_options(options)}\nAnswer with the letter of the correct option."
+
+
+def make_ego_motion(
+    source: FrameSequence, rng: np.random.Generator, params: EgoMotionParams, variant: str, plan: dict | None = None
+) -> Sample | Rejection:
+    """Ego-motion: how the camera moved between two frames (forward, backward, sideways or turning)."""
+    plan = plan if plan is not None else {**draw_ego_motion(rng, params, variant), "attempt": 0}
+    if not source.has_poses or source.focal_px is None:
+        return Rejection(TASK, "ego_motion.no_poses", f"{source.id} has no camera poses or focal length")
+    wanted = plan["motion"]
+
+    # 1. Geometry: pairs whose poses show the wanted motion unambiguously (median depth from frame a).
+    pairs = _candidates(source, params)
+    if not pairs:
+        return Rejection(TASK, "ego_motion.too_short", f"{source.n_frames} frames give no pair with valid poses")
+    order = rng.permutation(len(pairs))
+    checked, best_overlap = 0, 0.0
+    depths: dict[int, tuple[np.ndarray, float]] = {}  # frame -> (depth, median), read once per attempt
+    for i in order:
+        a, b = pairs[int(i)]
+        rel_rot, rel_t = relative_motion(source.poses[a], source.poses[b])
+        if classify_motion(motion_measures(rel_rot, rel_t, 1.0), params, with_depth=False) != wanted:
+            continue  # decided by the poses alone: no depth map read
+        if a not in depths:
+            depth_a = source.depths([a])[0]
+            depths[a] = (depth_a, float(np.nanmedian(depth_a)) if np.isfinite(depth_a).any() else math.nan)
+        depth_a, median = depths[a]
+        if not median > 0:
+            continue
+        measures = motion_measures(rel_rot, rel_t, median)
+        if classify_motion(measures, params) != wanted:
+            continue
+        overlap = view_overlap(depth_a, rel_rot, rel_t, source.focal_px, params.overlap_stride)
+        checked += 1
+        best_overlap = max(best_overlap, overlap)
+        if overlap >= params.min_overlap:
+            break
+        if checked >= params.max_pair_checks:
+            break
+    if not checked:
+        return Rejection(TASK, "ego_motion.no_pair", f"no frame pair shows {wanted!r} unambiguously")
+    if best_overlap < params.min_overlap:
+        return Rejection(TASK, "ego_motion.no_overlap", f"best overlap {best_overlap:.2f} < {params.min_overlap}")
+
+    # 2. Render: the two frames, or a short clip from a to b.
+    if variant == "two_frames":
+        shown = [a, b]
+    else:
+        shown = sorted({int(round(x)) for x in np.linspace(a, b, params.clip_frames)})
+    images = source.frames(shown)
+
+    # 3. Question and answer.
+    keys = letters(4)
+    options = {k: MOTION_TEXT[m] for k, m in zip(keys, plan["options"], strict=True)}
+    answer = keys[plan["options"].index(wanted)]
+    return Sample(
+        task=TASK,
+        variant=variant,
+        source_id=source.id,
+        images=images,
+        question=_question(variant, len(images), options),
+        answer=answer,
+        options=options,
+        meta={
+            "motion": wanted,
+            "option_motions": dict(zip(keys, plan["options"], strict=True)),
+            "frame_indices": shown,
+            "videos": [] if variant == "two_frames" else [list(range(len(images)))],
+            "image_names": ["the first frame", "the second frame"]
+            if variant == "two_frames"
+            else [f"frame {i + 1} of the clip" for i in range(len(images))],
+            "fps": source.fps,
+            "measures": {k: round(v, 4) for k, v in measures.items()},
+            "margins": {"overlap": round(overlap, 3)},
+        },
+    )
+
+
+# ---------------------------------------------------------------------------- cold start
+
+
+def explain_ego_motion(row: dict, meta: dict) -> str:
+    """Cold-start reasoning for an ego_motion sample, from the poses' measures (see ColdstartTemplate)."""
+    motion, m = meta["motion"], meta["measures"]
+    letter = next(k for k, v in meta["option_motions"].items() if v == motion)
+    if letter != row["answer"]:
+        raise ValueError(f"{row['id']}: meta gives {letter!r} but the answer is {row['answer']!r}")
+    if motion.startswith("turn"):
+        side = "right" if motion == "turn_right" else "left"
+        how = (
+            f"The whole view swings sideways while near and far things keep their relative places: the scene "
+            f"slides to the {'left' if side == 'right' else 'right'} as one piece, with no parallax. That is a "
+            f"rotation of about {abs(m['turn_deg']):.0f} degrees, the camera turning to its {side} on the spot."
+        )
+    elif motion in ("forward", "backward"):
+        closer = motion == "forward"
+        how = (
+            f"Things ahead {'grow and spread outwards from the centre' if closer else 'shrink towards the centre'}"
+            f", and near things change more than far ones: parallax along the viewing direction with no turn. "
+            f"The camera moved {motion}."
+        )
+    else:
+        how = (
+            f"Near things slide to the {'left' if motion == 'right' else 'right'} faster than far things while "
+            f"the direction of view stays the same: sideways parallax without a turn. The camera moved to its "
+            f"{motion}."
+        )
+    return f"I compare the first and the last frame. {how} That is option {row['answer']}."
+
+
+register_task(
+    TASK,
+    make_ego_motion,
+    params=EgoMotionParams,
+    variants={"two_frames": 1, "clip": 1},
+    answer_type="choice",
+    needs_depth=True,
+    needs_video=True,
+    coldstart=explain_ego_motion,
+    draw=draw_ego_motion,
+)
