@@ -50,7 +50,7 @@ def test_every_stage_finished_and_recorded(demo):
 def test_stage_outputs(demo):
     assert json.loads((demo / "model" / "config.json").read_text())["model_type"] == "qwen2_5_vl"
     stats = json.loads((demo / "dataset" / "stats.json").read_text())
-    assert set(stats["per_task"]) == {"shuffle", "flip", "crop", "depth_order", "position"}
+    assert set(stats["per_task"]) == {"shuffle", "flip", "crop", "depth_order", "position", "clip_order", "ego_motion"}
     for split in ("train", "validation", "test"):
         assert stats["per_split"][split] > 0 and list((demo / "dataset" / "data").glob(f"{split}-*.parquet"))
     assert (demo / "dataset" / "preview.html").stat().st_size > 0
@@ -132,6 +132,10 @@ def test_report_html_is_self_contained(demo):
             assert value.startswith(("data:", "#")), (tag, attr, value[:80])
     report = json.loads((demo / "report.json").read_text())
     assert set(report["gallery"]) == {r["task"] for r in report["comparison"]["rows"]} - {"all"}
+    # A video task's clips are strips of frames, captioned by clip.
+    html = (demo / "report.html").read_text()
+    if "clip_order" in report["gallery"]:
+        assert "clip 1 (2 frames)" in html
 
 
 def test_rerun_skips_finished_stages(demo):

@@ -204,7 +204,7 @@ def test_posed_sequence_bad_inputs(tmp_path):
 
 def test_synthetic_path_frames_are_exact_renders_and_deterministic():
     a, b = synthetic_path(4, 64, 48, 20), synthetic_path(4, 64, 48, 20)
-    assert np.array_equal(a.poses, b.poses) and a.content_key == b.content_key
+    assert np.array_equal(a.poses, b.poses) and a.content_key() == b.content_key()
     assert np.array_equal(a.frames([12])[0], b.frames([12])[0])
     first = make_scene(4, 64, 48)
     np.testing.assert_array_equal(a.depths([0])[0], first.depth)  # frame 0 is the scene's own camera

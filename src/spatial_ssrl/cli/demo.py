@@ -9,7 +9,7 @@ from pathlib import Path
 from spatial_ssrl.cli._args import CommandError
 
 # flag -> DemoConfig field; help texts and defaults are the fields' own (DemoConfig.field_help)
-OVERRIDES = ("seed", "scenes", "sft_epochs", "grpo_steps", "eval_limit")
+OVERRIDES = ("seed", "scenes", "camera_paths", "sft_epochs", "grpo_steps", "eval_limit")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

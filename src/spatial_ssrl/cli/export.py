@@ -24,6 +24,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--format-prompt", default=None, help="instruction appended to prompts (default: ours; '' for none)"
     )
+    parser.add_argument(
+        "--video",
+        choices=("frames", "native"),
+        default="frames",
+        help="video tasks' clips as images (frames, every format) or as the trainer's video field (native: "
+        "easyr1, verl, llamafactory)",
+    )
     add_import_argument(parser)
     return parser
 
@@ -33,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from spatial_ssrl.export import export
 
     try:
-        paths = export(args.dataset_dir, args.format, args.out_dir, args.splits, args.format_prompt)
+        paths = export(args.dataset_dir, args.format, args.out_dir, args.splits, args.format_prompt, args.video)
     except (FileNotFoundError, ValueError) as exc:  # no shards, a corrupt dataset_info.json, an unsafe path
         raise CommandError(str(exc)) from exc
     for path in paths:

@@ -72,9 +72,9 @@ def cache_key(ref: SourceRef, fingerprint: dict | None) -> str:
 
 def content_hash(source: Source | FrameSequence) -> str:
     """A hash of the decoded pixels: the RGB array (shape and bytes) and, when present, the depth. A video's
-    is the hash of its files' bytes (`FrameSequence.content_key`): decoding every frame would cost far more."""
+    is the hash of its files' bytes (`FrameSequence.content_key()`): decoding every frame would cost far more."""
     if isinstance(source, FrameSequence):
-        return source.content_key
+        return source.content_key()
     h = hashlib.blake2b(digest_size=16, person=b"ssrl-content")
     for name, array in (("rgb", source.rgb), ("depth", source.depth)):
         if array is None:

@@ -23,9 +23,12 @@ class DemoConfig:
 
     out_dir: str = "outputs/demo"
     seed: int = field(default=0, metadata={"help": "seed of the data, the model and training"})
-    # data: the bundled photos (RGB tasks) + synthetic RGB-D scenes (all five tasks)
+    # data: the bundled photos (RGB tasks) + synthetic RGB-D scenes (the five image tasks) + camera paths through
+    # synthetic scenes (the video tasks)
     scenes: int = field(default=40, metadata={"help": "synthetic RGB-D scenes"})
     scene_size: tuple[int, int] = (192, 144)
+    camera_paths: int = field(default=12, metadata={"help": "synthetic camera paths (the two video tasks)"})
+    path_frames: int = 48  # frames per camera path
     per_task: int = 2  # samples per source and task
     splits: dict[str, float] = field(default_factory=lambda: {"train": 0.7, "validation": 0.1, "test": 0.2})
     # model: a random Qwen2.5-VL small enough to train on a CPU
@@ -50,7 +53,8 @@ class DemoConfig:
     def quick(cls, out_dir: str, **overrides: Any) -> DemoConfig:
         """A run of well under a minute (tests, smoke checks): same stages, tiny sizes."""
         sizes: dict[str, Any] = dict(
-            scenes=12, scene_size=(128, 96), per_task=1, hidden=64, sft_epochs=1.0, grpo_steps=2,
+            scenes=12, scene_size=(128, 96), camera_paths=5, path_frames=32, per_task=1, hidden=64, sft_epochs=1.0,
+            grpo_steps=2,
             max_completion_length=48, eval_max_new_tokens=48, eval_batch_size=8, gallery_per_task=1,
             splits={"train": 0.6, "validation": 0.2, "test": 0.2},  # every split gets sources out of 16
         )  # fmt: skip

@@ -57,11 +57,14 @@ def make_model(config: DemoConfig, out: Path, state: dict) -> dict:
 
 
 def make_dataset(config: DemoConfig, out: Path, state: dict) -> dict:
-    """Generate the demo dataset (bundled photos + synthetic RGB-D scenes, all tasks) in OUT/dataset."""
+    """Generate the demo dataset (bundled photos, synthetic RGB-D scenes and camera paths: all tasks) in
+    OUT/dataset. The paths go through scenes other than the still ones (seeds after theirs)."""
     from spatial_ssrl.dataset.builder import BuildConfig, build
-    from spatial_ssrl.sources.discover import bundled_photos, synthetic
+    from spatial_ssrl.sources.discover import bundled_photos, synthetic, synthetic_paths
 
     sources = bundled_photos() + synthetic(config.scenes, size=config.scene_size)
+    if config.camera_paths:
+        sources += synthetic_paths(config.camera_paths, config.scene_size, config.path_frames, first_seed=config.scenes)
     build_config = BuildConfig(
         out_dir=out / "dataset",
         seed=config.seed,
@@ -84,11 +87,11 @@ def make_dataset(config: DemoConfig, out: Path, state: dict) -> dict:
 
 
 def _split_rows(config: DemoConfig, state: dict, split: str) -> float:
-    """Rows of a split: counted once the dataset exists, else expected (scenes x 5 tasks, 4 photos x 3)."""
+    """Rows of a split: counted once the dataset exists, else expected (scenes x 5 tasks, 4 photos x 3, camera
+    paths x 2)."""
     counted = state.get("dataset", {}).get("summary", {}).get("per_split", {}).get(split)
-    return (
-        counted if counted is not None else config.splits.get(split, 0) * (config.scenes * 5 + 4 * 3) * config.per_task
-    )
+    sources = config.scenes * 5 + 4 * 3 + config.camera_paths * 2
+    return counted if counted is not None else config.splits.get(split, 0) * sources * config.per_task
 
 
 def _sft_steps(config: DemoConfig, state: dict) -> int:

@@ -90,8 +90,9 @@ class FrameSequence:
                a frame without a valid pose has a NaN matrix.
     focal_px:  horizontal focal length in pixels of the returned frames, when known.
     read_frames / read_depths: readers of H x W x 3 uint8 frames / H x W float32 depth maps (NaN = invalid).
-    content_key: a hash of what the sequence shows (its files' bytes, or a synthetic path's recipe): the
-               builder assigns splits and finds duplicates by it without decoding every frame.
+    hash_content: computes a hash of what the sequence shows (its files' bytes, or a synthetic path's recipe),
+               called once by `content_key()`: the builder assigns splits and finds duplicates by it without
+               decoding every frame, and nothing reads the files before it is asked.
     """
 
     id: str
@@ -103,8 +104,15 @@ class FrameSequence:
     poses: np.ndarray | None = None
     focal_px: float | None = None
     read_depths: FrameReader | None = None
-    content_key: str = ""
+    hash_content: Callable[[], str] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    _content_key: str | None = field(default=None, repr=False)
+
+    def content_key(self) -> str:
+        """The content hash (`hash_content`, computed on first use; the id when there is none)."""
+        if self._content_key is None:
+            self._content_key = self.hash_content() if self.hash_content else f"id:{self.id}"
+        return self._content_key
 
     @property
     def has_depth(self) -> bool:

@@ -20,8 +20,10 @@ from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT, SPLITS
 
 FORMATS = ("easyr1", "verl", "trl", "llamafactory", "vlmevalkit")
 """Export formats; format X is written by `spatial_ssrl.export.X.write`."""
+NATIVE_VIDEO_FORMATS = ("easyr1", "verl", "llamafactory")
+"""Formats whose trainer takes a list of frames as a video (`video="native"`); TRL and VLMEvalKit take images."""
 
-__all__ = ["DEFAULT_FORMAT_PROMPT", "FORMATS", "export"]
+__all__ = ["DEFAULT_FORMAT_PROMPT", "FORMATS", "NATIVE_VIDEO_FORMATS", "export"]
 
 
 def export(
@@ -30,21 +32,29 @@ def export(
     out_dir,
     splits: tuple[str, ...] | list[str] = SPLITS,
     format_prompt: str | None = None,
+    video: str = "frames",
 ) -> list[Path]:
-    """Write `dataset_dir` in format `fmt` under `out_dir`.
+    """Write `dataset_dir` in format `fmt` under `out_dir`. `video`: a video task's clips as images ("frames",
+    every format) or as the trainer's video field ("native", NATIVE_VIDEO_FORMATS; docs/exports.md).
 
     Returns:
         The files written.
 
     Raises:
-        ValueError: an unknown format, or a split that is not one of SPLITS.
+        ValueError: an unknown format or video mode, native video for a format without it, or a split that is
+            not one of SPLITS.
         FileNotFoundError: `dataset_dir` holds no shards.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose from {sorted(FORMATS)}")
+    from spatial_ssrl.export.common import check_video_mode
+
+    check_video_mode(video, fmt, native=fmt in NATIVE_VIDEO_FORMATS)
     if isinstance(splits, str):
         splits = (splits,)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     writer = importlib.import_module(f"spatial_ssrl.export.{fmt}").write
+    if fmt in NATIVE_VIDEO_FORMATS:
+        return writer(Path(dataset_dir), out, tuple(splits), format_prompt, video=video)
     return writer(Path(dataset_dir), out, tuple(splits), format_prompt)

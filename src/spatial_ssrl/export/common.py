@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spatial_ssrl.contract import IMAGE, SPLITS
+from spatial_ssrl.contract import IMAGE, SPLITS, video_groups
+from spatial_ssrl.dataset.paths import confined
 from spatial_ssrl.dataset.schema import HF_FEATURES, IMAGE_STRUCT, read_rows, shard_paths
 
 # Hugging Face `datasets` reads this schema metadata and decodes a list<struct<bytes, path>> column
@@ -163,6 +165,145 @@ class ParquetSink:
         self.tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> ParquetSink:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+VIDEO = "<video>"  # the video placeholder of EasyR1, verl and LLaMA-Factory
+VIDEO_MODES = ("frames", "native")
+"""How exports write a video task's clips: `frames` as images (every trainer), `native` as the trainer's own
+video field where it has one (EasyR1, verl, LLaMA-Factory; docs/exports.md)."""
+
+
+def check_video_mode(video: str, fmt: str, native: bool) -> None:
+    """Raise ValueError for an unknown mode, or `native` for a format without a video input."""
+    if video not in VIDEO_MODES:
+        raise ValueError(f"video mode must be one of {', '.join(VIDEO_MODES)}, got {video!r}")
+    if video == "native" and not native:
+        raise ValueError(f"{fmt} has no video input: export video tasks with --video frames (frames as images)")
+
+
+def video_prompt(row: dict) -> tuple[str, list[int], list[list[int]]]:
+    """For a native video export: the problem with each clip's image placeholders (`contract.video_groups`)
+    replaced by one `<video>`, the indices of the images left as images, and the clips' image indices.
+
+    Raises:
+        ValueError: placeholders that do not match the images, or a clip whose placeholders are not
+            consecutive images with only whitespace between them (it could not become one `<video>`).
+    """
+    check_placeholders(row)
+    groups = video_groups(row)
+    pieces = row["problem"].split(IMAGE)  # image k sits between pieces[k] and pieces[k + 1]
+    first = {g[0]: g for g in groups}
+    grouped = {i for g in groups for i in g}
+    out, images, k = [pieces[0]], [], 0
+    while k < len(row["images"]):
+        if k in first:
+            g = first[k]
+            if g != list(range(k, k + len(g))) or any(p.strip() for p in pieces[k + 1 : k + len(g)]):
+                raise ValueError(f"{row['id']}: clip {g} is not a run of adjacent image placeholders")
+            out += [VIDEO, pieces[k + len(g)]]
+            k += len(g)
+        elif k in grouped:
+            raise ValueError(f"{row['id']}: image {k} belongs to a clip that does not start with it")
+        else:
+            out += [IMAGE, pieces[k + 1]]
+            images.append(k)
+            k += 1
+    return "".join(out), images, groups
+
+
+class MediaDir:
+    """Media files an export writes next to its data (images, video frames): written into `<folder>.tmp`,
+    swapped into place by `commit()` (replacing an earlier export's folder), deleted by `abort()`."""
+
+    def __init__(self, out_dir: Path, rel: str) -> None:
+        """`rel`: the folder, relative to `out_dir`. Raises UnsafePath if it would resolve outside `out_dir`."""
+        self.out_dir, self.rel = Path(out_dir), rel
+        self.final = self.out_dir / rel
+        confined(self.out_dir, self.final.parent)
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = tmp_path(self.final)
+        if self.tmp.is_symlink() or self.tmp.is_file():
+            self.tmp.unlink()  # not a folder of ours: remove the entry, never what it points to
+        elif self.tmp.exists():
+            shutil.rmtree(self.tmp)  # left over by an interrupted run of ours
+        self.tmp.mkdir()
+
+    def write(self, name: str, data: bytes) -> str:
+        """Write one file; returns its path relative to `out_dir` once committed."""
+        (self.tmp / name).write_bytes(data)
+        return f"{self.rel}/{name}"
+
+    def commit(self) -> Path:
+        """Move the folder into place; returns its final path."""
+        if self.final.is_symlink() or self.final.is_file():
+            self.final.unlink()
+        elif self.final.exists():
+            shutil.rmtree(self.final)
+        os.replace(self.tmp, self.final)
+        return self.final
+
+    def abort(self) -> None:
+        """Delete the temporary folder; an earlier export's folder is kept."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class VideoRows:
+    """The native-video part of one split of an export: video task rows go to `{split}-video.parquet` (created
+    with the first such row) and their frames to `frames/{split}/`, named by absolute path (EasyR1 and verl
+    hand a frame list to `qwen_vl_utils.fetch_video`, which reads paths as given)."""
+
+    def __init__(self, out_dir: Path, split: str, schema: pa.Schema) -> None:
+        self.out_dir, self.split, self.schema = Path(out_dir), split, schema
+        self.sink: ParquetSink | None = None
+        self.media: MediaDir | None = None
+        self.count = 0
+
+    def clips(self, row: dict) -> tuple[str, list[int], list[list[str]]] | None:
+        """None for a row without clips; else writes its frames and returns (the problem with `<video>`
+        placeholders, the indices of its other images, the absolute frame paths of each clip)."""
+        if not video_groups(row):
+            return None
+        problem, kept, groups = video_prompt(row)
+        if self.media is None:
+            self.media = MediaDir(self.out_dir, f"frames/{self.split}")
+        base = self.media.final.resolve()
+        paths = []
+        for g in groups:
+            names = [f"{self.count:07d}_{k}.{image_ext(row['images'][k])}" for k in g]
+            for name, k in zip(names, g, strict=True):
+                self.media.write(name, row["images"][k]["bytes"])
+            paths.append([str(base / name) for name in names])
+        self.count += 1
+        return problem, kept, paths
+
+    def add(self, record: dict) -> None:
+        """Append one video record."""
+        if self.sink is None:
+            self.sink = ParquetSink(self.out_dir / f"{self.split}-video.parquet", self.schema)
+        self.sink.add(record)
+
+    def commit(self) -> list[Path]:
+        """Move the frames and the video file into place; returns the files written ([] without video rows)."""
+        if self.sink is None:
+            if self.media is not None:
+                self.media.abort()
+            return []
+        self.media.commit()
+        return [self.sink.commit()]
+
+    def abort(self) -> None:
+        """Delete what was written; an earlier export is kept."""
+        if self.sink is not None:
+            self.sink.abort()
+        if self.media is not None:
+            self.media.abort()
+
+    def __enter__(self) -> VideoRows:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

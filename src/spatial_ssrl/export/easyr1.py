@@ -5,6 +5,13 @@ and image keys) plus `task` / `variant` / `answer_type` / `options` / `id` for o
 through its prompt template (`data.format_prompt=<jinja file>`), so with `format_prompt=None` the
 problem is left as generated and `format_prompt.jinja` (our instruction) is written next to the data;
 an explicit `format_prompt` string is appended to every problem instead and no template is written.
+
+Video tasks: by default their frames are `images` like any other. With `video="native"` the rows of a video
+task go to `{split}-video.parquet` instead, with a `videos` column (one list of frame files per clip, each
+clip one `<video>` placeholder in `problem`) and no `images` column: EasyR1's loader reads `images` first
+whenever the column exists, even empty (`if self.image_key in example`). The frames are written under
+`frames/{split}/` and named by absolute path, because EasyR1 joins `image_dir` only onto string videos.
+Train on it with `data.train_files=<out>/train-video.parquet data.video_key=videos`.
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT, with_format_prompt
 from spatial_ssrl.export.common import (
     IMAGES_TYPE,
     ParquetSink,
+    VideoRows,
     atomic_open,
     check_placeholders,
+    check_video_mode,
     hf_schema,
     rows_of,
     splits_present,
@@ -37,6 +46,11 @@ SCHEMA = hf_schema(
     ]
 )
 """Columns of an EasyR1 parquet file, with `images` marked as images for `datasets`."""
+VIDEO_SCHEMA = hf_schema(
+    [("videos", pa.list_(pa.list_(pa.string())))] + [f for f in zip(SCHEMA.names, SCHEMA.types) if f[0] != "images"],
+    image_columns=(),
+)
+"""Columns of an EasyR1 video file (`video="native"`): `videos` (frame paths per clip) instead of `images`."""
 TEMPLATE_NAME = "format_prompt.jinja"  # written next to the data; pass it as `data.format_prompt`
 
 
@@ -59,21 +73,52 @@ def convert(row: dict, format_prompt: str = "") -> dict:
     }
 
 
-def write(dataset_dir: Path, out_dir: Path, splits: tuple[str, ...], format_prompt: str | None = None) -> list[Path]:
-    """Write `{split}.parquet` for each of `splits` the dataset has, plus the template if `format_prompt` is None.
+def convert_video(row: dict, problem: str, clips: list[list[str]], format_prompt: str = "") -> dict:
+    """One record of `{split}-video.parquet`: the problem with `<video>` placeholders and the clips' frame paths."""
+    return {
+        "videos": clips,
+        "problem": with_format_prompt(problem, format_prompt),
+        "answer": row["answer"],
+        "task": row["task"],
+        "variant": row["variant"],
+        "answer_type": row["answer_type"],
+        "options": row["options"],
+        "id": row["id"],
+    }
+
+
+def write(
+    dataset_dir: Path,
+    out_dir: Path,
+    splits: tuple[str, ...],
+    format_prompt: str | None = None,
+    video: str = "frames",
+) -> list[Path]:
+    """Write `{split}.parquet` for each of `splits` the dataset has, plus the template if `format_prompt` is None;
+    with `video="native"`, video task rows go to `{split}-video.parquet` (module docstring).
 
     Returns:
         The files written.
 
     Raises:
         FileNotFoundError: the dataset has no shards.
+        ValueError: an unknown video mode, or a native video row that also has images (EasyR1 reads one kind).
     """
+    check_video_mode(video, "easyr1", native=True)
     written: list[Path] = []
     for split in splits_present(dataset_dir, splits):
-        with ParquetSink(out_dir / f"{split}.parquet", SCHEMA) as sink:
+        with ParquetSink(out_dir / f"{split}.parquet", SCHEMA) as sink, VideoRows(out_dir, split, VIDEO_SCHEMA) as vids:
             for row in rows_of(dataset_dir, split):
-                sink.add(convert(row, format_prompt or ""))
+                clips = vids.clips(row) if video == "native" else None
+                if clips is None:
+                    sink.add(convert(row, format_prompt or ""))
+                    continue
+                problem, images, paths = clips
+                if images:
+                    raise ValueError(f"{row['id']}: EasyR1 reads either images or videos, this row has both")
+                vids.add(convert_video(row, problem, paths, format_prompt or ""))
             written.append(sink.commit())
+            written.extend(vids.commit())
     if format_prompt is None:
         # EasyR1 renders this with the problem as `content`.
         with atomic_open(out_dir / TEMPLATE_NAME) as fh:

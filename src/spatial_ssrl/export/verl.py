@@ -11,6 +11,12 @@
 
 (1) verl's multimodal dataset splits the text on `<image>` and fills the images in order.
 
+Video tasks: by default their frames are `images` like any other. With `video="native"` the rows of a video
+task go to `{split}-video.parquet` instead, with a `videos` column (one `{"video": [frame paths]}` per clip,
+each clip one `<video>` placeholder in the prompt: `rl_dataset._build_messages` splits on `<image>|<video>`
+and asserts one video per placeholder) and no `images` column. Frames are written under `frames/{split}/` and
+named by absolute path (verl hands the list to `qwen_vl_utils.fetch_video`, which reads paths as given).
+
 Reward: `custom_reward_function.path=<spatial_ssrl/rewards/verl.py> custom_reward_function.name=compute_score`.
 """
 
@@ -21,7 +27,16 @@ from pathlib import Path
 import pyarrow as pa
 
 from spatial_ssrl.contract import resolve_format_prompt, with_format_prompt
-from spatial_ssrl.export.common import IMAGES_TYPE, ParquetSink, check_placeholders, hf_schema, rows_of, splits_present
+from spatial_ssrl.export.common import (
+    IMAGES_TYPE,
+    ParquetSink,
+    VideoRows,
+    check_placeholders,
+    check_video_mode,
+    hf_schema,
+    rows_of,
+    splits_present,
+)
 
 DATA_SOURCE_PREFIX = "spatial_ssrl/"  # + task name = `data_source`; our verl reward reads the task back
 ABILITY = "spatial"  # the `ability` label of every row
@@ -49,6 +64,12 @@ SCHEMA = hf_schema(
     ]
 )
 """Columns of a verl parquet file (the table in the module docstring)."""
+VIDEO_SCHEMA = hf_schema(
+    [f for f in zip(SCHEMA.names, SCHEMA.types) if f[0] != "images"]
+    + [("videos", pa.list_(pa.struct([("video", pa.list_(pa.string()))])))],
+    image_columns=(),
+)
+"""Columns of a verl video file (`video="native"`): `videos` ({"video": frame paths} per clip) instead of `images`."""
 
 
 def convert(row: dict, index: int, format_prompt: str) -> dict:
@@ -76,20 +97,39 @@ def convert(row: dict, index: int, format_prompt: str) -> dict:
     }
 
 
-def write(dataset_dir: Path, out_dir: Path, splits: tuple[str, ...], format_prompt: str | None = None) -> list[Path]:
-    """Write `{split}.parquet` for each of `splits` the dataset has; None = the default format instruction.
+def write(
+    dataset_dir: Path,
+    out_dir: Path,
+    splits: tuple[str, ...],
+    format_prompt: str | None = None,
+    video: str = "frames",
+) -> list[Path]:
+    """Write `{split}.parquet` for each of `splits` the dataset has; None = the default format instruction. With
+    `video="native"`, video task rows go to `{split}-video.parquet` (module docstring).
 
     Returns:
         The files written.
 
     Raises:
         FileNotFoundError: the dataset has no shards.
+        ValueError: an unknown video mode, or a native video row that also has images.
     """
+    check_video_mode(video, "verl", native=True)
     instruction = resolve_format_prompt(format_prompt)
     written: list[Path] = []
     for split in splits_present(dataset_dir, splits):
-        with ParquetSink(out_dir / f"{split}.parquet", SCHEMA) as sink:
+        with ParquetSink(out_dir / f"{split}.parquet", SCHEMA) as sink, VideoRows(out_dir, split, VIDEO_SCHEMA) as vids:
             for index, row in enumerate(rows_of(dataset_dir, split)):
-                sink.add(convert(row, index, instruction))
+                clips = vids.clips(row) if video == "native" else None
+                if clips is None:
+                    sink.add(convert(row, index, instruction))
+                    continue
+                problem, images, paths = clips
+                if images:
+                    raise ValueError(f"{row['id']}: a native video row with images as well is not written")
+                record = convert({**row, "problem": problem, "images": []}, index, instruction)
+                del record["images"]
+                vids.add({**record, "videos": [{"video": p} for p in paths]})
             written.append(sink.commit())
+            written.extend(vids.commit())
     return written

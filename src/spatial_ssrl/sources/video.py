@@ -258,7 +258,7 @@ def open_video(
         height=h,
         read_frames=_video_reader(p, info, (w, h), limits),
         fps=info.fps,
-        content_key=file_hash([p]),
+        hash_content=lambda: file_hash([p]),
         meta={"kind": "video", "seconds": round(info.seconds, 3), "source_size": [info.width, info.height]},
     )
 
@@ -278,8 +278,17 @@ def frame_files(folder: Path, extensions: tuple[str, ...] = FRAME_EXTENSIONS) ->
 
 
 def _first_frame_size(path: Path, max_pixels: int) -> tuple[int, int]:
-    rgb, _ = load_rgb(path, max_pixels=max_pixels)  # one frame, in display orientation like the others
-    return rgb.shape[1], rgb.shape[0]
+    """(width, height) of an image in display orientation, from its header (each frame is checked in full
+    when it is read)."""
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            orientation = int(im.getexif().get(0x0112, 1) or 1)
+    except (OSError, ValueError, SyntaxError) as err:
+        raise VideoError(f"{path}: not a readable image ({type(err).__name__}: {err})") from err
+    if w * h > max_pixels:
+        raise VideoTooLarge(f"{path}: {w}x{h} frames exceed the limit of {max_pixels} pixels")
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
 def _image_reader(files: list[Path], size: tuple[int, int], out_size: tuple[int, int], max_pixels: int):
@@ -332,7 +341,7 @@ def open_frame_folder(
         height=out[1],
         read_frames=_image_reader(files, size, out, min(max_pixels, limits.max_frame_pixels)),
         fps=fps,
-        content_key=file_hash(files),
+        hash_content=lambda: file_hash(files),
         meta={"kind": "frames"},
     )
 
@@ -451,7 +460,7 @@ def open_posed_sequence(
         poses=pose_array,
         focal_px=focal,
         read_depths=_depth_reader(depth_files, depth_scale, out, pixels),
-        content_key=file_hash(colors + depth_files + [poses[c.stem] for c in colors] + [intrinsic]),
+        hash_content=lambda: file_hash(colors + depth_files + [poses[c.stem] for c in colors] + [intrinsic]),
         meta={"kind": "posed"},
     )
 
@@ -482,7 +491,7 @@ def synthetic_path(
         return views[i]
 
     focal = scene_camera(seed, width, height)["focal_px"]
-    key = hashlib.blake2b(f"synthetic-path:{seed}:{width}x{height}:{n_frames}:{path_seed}".encode(), digest_size=16)
+    recipe = f"synthetic-path:{seed}:{width}x{height}:{n_frames}:{path_seed}".encode()
     return FrameSequence(
         id=source_id or f"synthetic-path/{seed:06d}",
         n_frames=n_frames,
@@ -493,6 +502,6 @@ def synthetic_path(
         poses=poses,
         focal_px=float(focal),
         read_depths=lambda idx: [view(i)[1] for i in idx],
-        content_key=key.hexdigest(),
+        hash_content=lambda: hashlib.blake2b(recipe, digest_size=16).hexdigest(),
         meta={"kind": "synthetic_path", "moves": moves},
     )
