@@ -16,6 +16,8 @@ from spatial_ssrl.tasks.clip_order import ClipOrderParams, clip_frame_indices, e
 from tests.fixtures.stats import CHI2_999, chi_square
 from tests.fixtures.videos import pan_frames, pan_sequence
 
+REASONS = {f"clip_order.{r}" for r in ("too_short", "static", "loop", "similar_clips", "revisit")}
+
 
 def _time_of(frame: np.ndarray, truth: list[np.ndarray], label_box: list[int]) -> int:
     """Which pan frame `frame` shows, matched outside its label: the pan step makes every frame unique."""
@@ -36,7 +38,9 @@ def test_reordering_the_clips_by_the_answer_restores_time_order(n, seed, k, f):
     params = ClipOrderParams(clip_counts=(k,), frames_per_clip=f)
     sample = run_task("clip_order", video, seed=seed, params=params)
     if isinstance(sample, Rejection):
-        assert sample.reason == "clip_order.too_short" and clip_frame_indices(0, n - 1, k, f, params.gap_frac) is None
+        too_short = clip_frame_indices(0, n - 1, k, f, params.gap_frac) is None
+        assert (sample.reason == "clip_order.too_short") == too_short, sample
+        assert sample.reason in REASONS
         return
     labels = [int(x) for x in sample.answer.split("-")]
     assert sorted(labels) == list(range(1, k + 1)) and labels != list(range(1, k + 1))
@@ -48,6 +52,12 @@ def test_reordering_the_clips_by_the_answer_restores_time_order(n, seed, k, f):
     # Every shown clip keeps its frames in time order, and the question names each clip once.
     assert all(c == sorted(c) for c in shown)
     assert all(f"Clip {j + 1}: " + "<image>" * f in sample.question for j in range(k))
+
+
+def test_a_steady_pan_is_mostly_accepted():
+    """The filters refuse what is ambiguous, not ordinary videos: most draws on a long pan give a sample."""
+    results = [run_task("clip_order", pan_sequence(90, seed=s), seed=s) for s in range(20)]
+    assert sum(not isinstance(r, Rejection) for r in results) >= 14, [getattr(r, "reason", "ok") for r in results]
 
 
 def test_static_video_is_rejected():
@@ -96,3 +106,28 @@ def test_answers_are_uniform_over_the_non_identity_orders():
     counts = Counter(run_task("clip_order", video, seed=0, index=i, params=params).answer for i in range(600))
     assert len(counts) == math.factorial(3) - 1 and "1-2-3" not in counts
     assert chi_square(counts, sorted(counts)) < CHI2_999[4], counts
+
+
+def _posed_pan(zs: list[float]) -> FrameSequence:
+    """Pan frames (the picture at offset 4 * z * 10 px) and camera poses at depth z along the view."""
+    from spatial_ssrl.sources.synthetic import camera_pose
+
+    canvas = pan_frames(200)
+    frames = [canvas[round(z * 10)] for z in zs]
+    poses = np.stack([camera_pose((0.0, 0.0, z), 0.0, 10.0) for z in zs])
+    return FrameSequence("posed", len(zs), 96, 64, read_frames=lambda idx: [frames[i] for i in idx], poses=poses)
+
+
+@pytest.mark.parametrize("k", [3, 4, 5, 6])
+def test_a_walk_there_and_back_is_rejected_by_its_poses(k):
+    zs = [0.1 * min(i, 59 - i) for i in range(60)]  # 3 m forward, 3 m back
+    result = run_task("clip_order", _posed_pan(zs), seed=0, params=ClipOrderParams(clip_counts=(k,)))
+    assert isinstance(result, Rejection) and result.reason in ("clip_order.revisit", "clip_order.loop"), result
+
+
+@pytest.mark.parametrize("k", [3, 4, 5, 6])
+def test_a_steady_walk_keeps_its_poses_apart(k):
+    zs = [0.1 * i for i in range(60)]
+    result = run_task("clip_order", _posed_pan(zs), seed=0, params=ClipOrderParams(clip_counts=(k,)))
+    assert not isinstance(result, Rejection), result
+    assert result.meta["margins"]["revisit_ratio"] >= 1.0

@@ -10,8 +10,11 @@ Question: the clips in displayed order, each as its frames in time order; give t
 earliest clip to the latest.
 Answer: the inverse permutation plus one, dash-joined, e.g. `2-3-1`: the format of shuffle and depth_order.
 Verifiability (on block-averaged grey frames, `_pixels.model_scale_gray`): the window must show motion
-(`min_video_motion`), no two clips may look alike (`min_clip_diff`), and the last clip must not look like
-the first (`max_loop_ratio`: a loop would make the order ambiguous up to rotation).
+(`min_video_motion`), no two clips may look alike (`min_clip_diff`), the last clip must not look like
+the first (`max_loop_ratio`: a loop would make the order ambiguous up to rotation). With camera poses
+(posed sequences, synthetic paths), the camera must not come back to the view of a non-adjacent clip
+(`max_revisit_ratio`): on a walk there and back again, the way back replays the way there in reverse and
+another order tells an equally consistent story.
 K and the permutation are the question draw (`draw_clip_order`), fixed while a rejected sample is retried
 on another window of the video.
 """
@@ -31,6 +34,7 @@ from spatial_ssrl.tasks._wording import check_answer, join, ordinal
 
 TASK = "clip_order"  # the registered name
 MAX_CLIPS = 8  # labels 1..8; more clips than this would not fit a model's image budget anyway
+REVISIT_ANGLE_RAD = 0.5  # a turn of this many radians counts as far as a step of 1 m (view_distances)
 
 
 @dataclass
@@ -44,6 +48,7 @@ class ClipOrderParams:
     min_video_motion: float = 6.0  # grey-level difference (0-255) between the most different clips, at least
     min_clip_diff: float = 2.5  # grey-level difference between any two clips, at least
     max_loop_ratio: float = 0.5  # first-to-last clip difference / median adjacent-clip difference, at least
+    max_revisit_ratio: float = 1.0  # with poses: non-adjacent clips' view distance / median adjacent one, at least
 
 
 def _check_params(params: ClipOrderParams) -> None:
@@ -117,6 +122,15 @@ def clip_differences(signatures: list[np.ndarray]) -> np.ndarray:
     return d
 
 
+def view_distances(poses: np.ndarray) -> np.ndarray:
+    """K x K distances between the camera views of K poses (4x4 camera-to-world): metres between positions plus
+    the angle between viewing directions in units of REVISIT_ANGLE_RAD (so 1 m and about 29 degrees weigh alike)."""
+    pos, fwd = poses[:, :3, 3], poses[:, :3, 2]
+    metres = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
+    angle = np.arccos(np.clip(fwd @ fwd.T, -1.0, 1.0))
+    return metres + angle / REVISIT_ANGLE_RAD
+
+
 def _question(k: int, frames_per_clip: int, example: str) -> str:
     shown = "one frame" if frames_per_clip == 1 else f"{frames_per_clip} frames in the order they were filmed"
     lines = [
@@ -167,6 +181,21 @@ def make_clip_order(
         detail = f"two clips differ by {closest:.2f} < {params.min_clip_diff}"
         return Rejection(TASK, "clip_order.similar_clips", detail)
 
+    revisit = None
+    if source.poses is not None:  # the camera must not come back to a view of a non-adjacent clip
+        middles = [clip[len(clip) // 2] for clip in clips]
+        views = source.poses[middles]
+        if np.all(np.isfinite(views)):
+            v = view_distances(views)
+            step = float(np.median([v[c, c + 1] for c in range(k - 1)]))
+            far = [v[a, b] for a in range(k) for b in range(a + 2, k)]
+            revisit = min(far) / step if far and step > 0 else math.inf
+            if revisit < params.max_revisit_ratio:
+                return Rejection(
+                    TASK, "clip_order.revisit", f"the camera comes back: two non-adjacent clips are {revisit:.2f} x "
+                    f"as far apart as adjacent ones < {params.max_revisit_ratio}",
+                )  # fmt: skip
+
     # 3. Render: displayed clip j = original clip perm[j], its label on each frame.
     images, label_boxes = [], []
     for j in range(k):
@@ -197,6 +226,7 @@ def make_clip_order(
                 "video_motion": round(motion, 3),
                 "min_clip_diff": round(closest, 3),
                 "loop_ratio": round(loop_ratio, 3),
+                "revisit_ratio": None if revisit is None or math.isinf(revisit) else round(revisit, 3),
             },
         },
     )

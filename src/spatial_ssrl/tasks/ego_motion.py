@@ -55,8 +55,8 @@ class EgoMotionParams:
 
     min_gap_frames: int = 2  # frames between the two shown frames, at least
     max_gap_frames: int = 48  # ... and at most
-    min_translation_rel: float = 0.08  # a move: translation / median depth of the first frame, at least
-    max_move_rotation_deg: float = 3.0  # a move: rotation, at most
+    min_translation_rel: float = 0.10  # a move: translation / median depth of the first frame, at least
+    max_move_rotation_deg: float = 2.0  # a move: rotation, at most (its image motion < 40% of the move's)
     max_direction_deg: float = 25.0  # a move: angle between the translation and the answer's axis, at most
     max_vertical_ratio: float = 0.7  # a move: vertical / horizontal translation, at most (camera pitch ~35 deg)
     min_turn_deg: float = 10.0  # a turn: rotation angle, at least
@@ -126,9 +126,7 @@ def classify_motion(measures: dict[str, float], params: EgoMotionParams, *, with
     return None
 
 
-def view_overlap(
-    depth_a: np.ndarray, rel_rot: np.ndarray, rel_t: np.ndarray, focal: float, stride: int
-) -> float:
+def view_overlap(depth_a: np.ndarray, rel_rot: np.ndarray, rel_t: np.ndarray, focal: float, stride: int) -> float:
     """Share of frame a's valid depth pixels (every `stride` px) that land inside frame b in front of its
     camera (occlusion is not modelled), with the principal point at the image centre."""
     h, w = depth_a.shape
