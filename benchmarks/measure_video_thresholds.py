@@ -105,7 +105,7 @@ def measure_clip_order(n_paths: int, frames: int) -> None:
     moving, static = {"motion": [], "closest": [], "loop": [], "revisit": []}, []
     photo_moving = {"motion": [], "closest": [], "loop": []}
     back_revisit: list[float] = []
-    refused: dict[str, list[str]] = {"walk there and back": [], "repeating pan": []}
+    refused: dict[str, list[str]] = {"walk there and back": [], "... the same without poses": [], "repeating pan": []}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(n_paths):
             video = synthetic_path(1000 + seed, W, H, frames)
@@ -124,6 +124,7 @@ def measure_clip_order(n_paths: int, frames: int) -> None:
             poses = np.stack([camera_pose((0.0, 0.0, z), 0.0, pitch) for z in zs])
             there_and_back = [render_view(1000 + seed, W, H, p, noise_seed=i).rgb for i, p in enumerate(poses)]
             refused["walk there and back"] += _outcomes(_sequence("loop", there_and_back, poses))
+            refused["... the same without poses"] += _outcomes(_sequence("loop", there_and_back))
             back_revisit += [clip_stats(_sequence("loop", there_and_back, poses), k)["revisit"] for k in (3, 4, 5, 6)]
         for ref in bundled_photos():
             pan = photo_pan(np.asarray(Image.open(ref.rgb).convert("RGB")), frames)
@@ -214,10 +215,41 @@ def measure_ego_motion(n_paths: int, frames: int) -> None:
     assert classify_motion(m, p) == "right"
 
 
+def _strip(frames: list[np.ndarray], gap: int = 4) -> np.ndarray:
+    h = frames[0].shape[0]
+    parts = []
+    for f in frames:
+        parts += [f, np.full((h, gap, 3), 255, np.uint8)]
+    return np.concatenate(parts[:-1], axis=1)
+
+
+def write_examples(folder: Path) -> None:
+    """One sample of each video task as a PNG (docs/tasks.md): clips as rows of frames, in shown order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    video = synthetic_path(7, 192, 144, 64)
+    clip = next(s for i in range(20) if not isinstance(s := run_task("clip_order", video, seed=3, index=i), Rejection))
+    f = len(clip.images) // len(clip.meta["videos"])
+    rows = [_strip(clip.images[j : j + f]) for j in range(0, len(clip.images), f)]
+    gap = np.full((6, rows[0].shape[1], 3), 255, np.uint8)
+    Image.fromarray(np.concatenate([x for r in rows for x in (r, gap)][:-1])).save(folder / "clip_order_example.png")
+    print(f"clip_order example: answer {clip.answer}")
+    for motion in ("turn_right", "left"):
+        ego = next(
+            s for i in range(60)
+            if not isinstance(s := run_task("ego_motion", video, seed=0, index=i), Rejection)
+            and s.meta["motion"] == motion and s.variant == "two_frames"
+        )  # fmt: skip
+        Image.fromarray(_strip(ego.images, 6)).save(folder / f"ego_motion_{motion}_example.png")
+        print(f"ego_motion example ({motion}): answer {ego.answer}, frames {ego.meta['frame_indices']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--examples", type=Path, help="also write one example image per task into this folder")
     args = parser.parse_args()
+    if args.examples:
+        write_examples(args.examples)
     n = 4 if args.quick else 24
     measure_clip_order(n, 48)
     measure_ego_motion(n, 64)

@@ -15,13 +15,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print each task: answer type, variants, depth need, cold-start template, description."""
+    """Print each task: answer type, variants, video and depth needs, cold-start template, description."""
     import spatial_ssrl.tasks  # noqa: F401  (registers the built-in tasks)
     from spatial_ssrl.engine.registry import get_task, list_tasks
 
     for name in list_tasks():
         spec = get_task(name)
-        notes = [" (needs depth)" if spec.needs_depth else "", "" if spec.coldstart else " (no cold-start template)"]
+        notes = [
+            " (video)" if spec.needs_video else "",
+            " (needs depth)" if spec.needs_depth else "",
+            "" if spec.coldstart else " (no cold-start template)",
+        ]
         print(
             f"{name:12s} {spec.answer_type:16s} variants={list(spec.variants)}{''.join(notes)}\n    {spec.description}"
         )
