@@ -172,7 +172,7 @@ def row_meta(row: Mapping[str, Any]) -> dict[str, Any]:
         return meta
     try:
         value = json.loads(meta) if isinstance(meta, str) and meta else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # malformed, or nested too deeply to parse
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -187,6 +187,9 @@ def video_groups(row: Mapping[str, Any]) -> list[list[int]]:
         isinstance(g, list) and g and all(isinstance(i, int) and 0 <= i < n for i in g) for g in groups
     ):
         raise ValueError(f"{row.get('id')}: meta['videos'] must list groups of image indices below {n}")
+    flat = [i for g in groups for i in g]
+    if len(set(flat)) != len(flat):
+        raise ValueError(f"{row.get('id')}: meta['videos'] lists an image in two clips")
     return groups
 
 

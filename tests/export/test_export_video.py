@@ -131,3 +131,17 @@ def test_cli_video_flag(dataset, tmp_path, capsys):
     assert (tmp_path / "v" / "train-video.parquet").exists()
     assert main(["export", str(dataset), "trl", str(tmp_path / "t"), "--video", "native"]) != 0
     assert "has no video input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("videos", [[[0, 99]], [[-1]], "not a list", [[]], [["0"]], [[0], [0]]])
+def test_crafted_clip_groups_are_refused_with_the_row_id(rows, videos):
+    row = dict(next(iter(_clip_rows(rows).values())))
+    row["meta"] = json.dumps({**json.loads(row["meta"]), "videos": videos})
+    with pytest.raises(ValueError, match=row["id"]):
+        video_prompt(row)
+
+
+def test_meta_nested_too_deeply_reads_as_no_clips(rows):
+    row = dict(next(iter(_clip_rows(rows).values())))
+    row["meta"] = "[" * 100_000 + "]" * 100_000
+    assert video_groups(row) == []

@@ -198,8 +198,9 @@ def sample_view(row: dict, max_side: int = 384) -> dict[str, Any]:
     captions = [f"image {k + 1}" for k in range(len(images))]
     if len(options) == len(images) - 1:  # candidate images: caption them by letter
         captions[1:] = [f"option {letter}" for letter in options]
-    names = image_names(row)
-    figures = _clip_figures(row, images, names, max_side)
+    parsed = {**row, "meta": meta}  # parsed once (a crafted meta may be slow or too deep to parse)
+    names = image_names(parsed)
+    figures = _clip_figures(parsed, images, names, max_side)
     if figures is None:
         if names and len(names) == len(images):  # a video task's separate frames
             captions = names
