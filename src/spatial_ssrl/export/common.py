@@ -12,7 +12,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +309,35 @@ class VideoRows:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.abort()
+
+
+def write_split(
+    rows: Iterator[dict],
+    out_dir: Path,
+    split: str,
+    schemas: tuple[pa.Schema, pa.Schema],
+    records: tuple[Callable[[dict, int], dict], Callable[[dict, int, str, list[list[str]]], dict]],
+    video: str,
+) -> list[Path]:
+    """Write one split of a parquet export: each row as `records[0](row, index)` to `{split}.parquet`; with
+    `video="native"`, a row with clips as `records[1](row, index, problem, clip_frame_paths)` to
+    `{split}-video.parquet` instead (`VideoRows`). `schemas` are the two files' schemas. Returns the files.
+
+    Raises:
+        ValueError: a native video row that also has images (the trainers read one kind per file).
+    """
+    image_record, video_record = records
+    with ParquetSink(out_dir / f"{split}.parquet", schemas[0]) as sink, VideoRows(out_dir, split, schemas[1]) as vids:
+        for index, row in enumerate(rows):
+            clips = vids.clips(row) if video == "native" else None
+            if clips is None:
+                sink.add(image_record(row, index))
+                continue
+            problem, images, paths = clips
+            if images:
+                raise ValueError(f"{row['id']}: a native video row with images as well is not written")
+            vids.add(video_record(row, index, problem, paths))
+        return [sink.commit(), *vids.commit()]
 
 
 _OPTION_LINE = re.compile(r"^\s*([A-H])[.)]\s?(.*)$")

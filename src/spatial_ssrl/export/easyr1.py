@@ -23,14 +23,13 @@ import pyarrow as pa
 from spatial_ssrl.contract import DEFAULT_FORMAT_PROMPT, with_format_prompt
 from spatial_ssrl.export.common import (
     IMAGES_TYPE,
-    ParquetSink,
-    VideoRows,
     atomic_open,
     check_placeholders,
     check_video_mode,
     hf_schema,
     rows_of,
     splits_present,
+    write_split,
 )
 
 SCHEMA = hf_schema(
@@ -105,20 +104,14 @@ def write(
         ValueError: an unknown video mode, or a native video row that also has images (EasyR1 reads one kind).
     """
     check_video_mode(video, "easyr1", native=True)
+    prompt = format_prompt or ""
+    records = (
+        lambda row, _: convert(row, prompt),
+        lambda row, _, problem, clips: convert_video(row, problem, clips, prompt),
+    )
     written: list[Path] = []
     for split in splits_present(dataset_dir, splits):
-        with ParquetSink(out_dir / f"{split}.parquet", SCHEMA) as sink, VideoRows(out_dir, split, VIDEO_SCHEMA) as vids:
-            for row in rows_of(dataset_dir, split):
-                clips = vids.clips(row) if video == "native" else None
-                if clips is None:
-                    sink.add(convert(row, format_prompt or ""))
-                    continue
-                problem, images, paths = clips
-                if images:
-                    raise ValueError(f"{row['id']}: EasyR1 reads either images or videos, this row has both")
-                vids.add(convert_video(row, problem, paths, format_prompt or ""))
-            written.append(sink.commit())
-            written.extend(vids.commit())
+        written += write_split(rows_of(dataset_dir, split), out_dir, split, (SCHEMA, VIDEO_SCHEMA), records, video)
     if format_prompt is None:
         # EasyR1 renders this with the problem as `content`.
         with atomic_open(out_dir / TEMPLATE_NAME) as fh:

@@ -29,13 +29,12 @@ import pyarrow as pa
 from spatial_ssrl.contract import resolve_format_prompt, with_format_prompt
 from spatial_ssrl.export.common import (
     IMAGES_TYPE,
-    ParquetSink,
-    VideoRows,
     check_placeholders,
     check_video_mode,
     hf_schema,
     rows_of,
     splits_present,
+    write_split,
 )
 
 DATA_SOURCE_PREFIX = "spatial_ssrl/"  # + task name = `data_source`; our verl reward reads the task back
@@ -116,20 +115,19 @@ def write(
     """
     check_video_mode(video, "verl", native=True)
     instruction = resolve_format_prompt(format_prompt)
+    records = (
+        lambda row, index: convert(row, index, instruction),
+        lambda row, index, problem, clips: convert_video(row, index, problem, clips, instruction),
+    )
     written: list[Path] = []
     for split in splits_present(dataset_dir, splits):
-        with ParquetSink(out_dir / f"{split}.parquet", SCHEMA) as sink, VideoRows(out_dir, split, VIDEO_SCHEMA) as vids:
-            for index, row in enumerate(rows_of(dataset_dir, split)):
-                clips = vids.clips(row) if video == "native" else None
-                if clips is None:
-                    sink.add(convert(row, index, instruction))
-                    continue
-                problem, images, paths = clips
-                if images:
-                    raise ValueError(f"{row['id']}: a native video row with images as well is not written")
-                record = convert({**row, "problem": problem, "images": []}, index, instruction)
-                del record["images"]
-                vids.add({**record, "videos": [{"video": p} for p in paths]})
-            written.append(sink.commit())
-            written.extend(vids.commit())
+        written += write_split(rows_of(dataset_dir, split), out_dir, split, (SCHEMA, VIDEO_SCHEMA), records, video)
     return written
+
+
+def convert_video(row: dict, index: int, problem: str, clips: list[list[str]], format_prompt: str) -> dict:
+    """One record of `{split}-video.parquet`: `convert`'s columns with `<video>` placeholders, no `images` and
+    `videos` = one `{"video": frame paths}` per clip."""
+    record = convert({**row, "problem": problem, "images": []}, index, format_prompt)
+    del record["images"]
+    return {**record, "videos": [{"video": paths} for paths in clips]}

@@ -19,6 +19,21 @@ def grid_boxes(width: int, height: int, rows: int, cols: int) -> list[tuple[int,
     return [(c * pw, r * ph, (c + 1) * pw, (r + 1) * ph) for r in range(rows) for c in range(cols)]
 
 
+def non_identity_permutation(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A permutation of range(n) drawn uniformly from the n! - 1 that move something."""
+    while True:
+        perm = rng.permutation(n)
+        if np.any(perm != np.arange(n)):
+            return perm
+
+
+def non_identity_chance(row: dict) -> float:
+    """1 / (n! - 1): the chance level of an order of n dash-joined labels that is never the identity."""
+    import math
+
+    return 1.0 / (math.factorial(len(row["answer"].split("-"))) - 1)
+
+
 def format_options(options: dict[str, str]) -> str:
     """Options as question lines: "A. text" per option."""
     return "\n".join(f"{k}. {v}" for k, v in options.items())

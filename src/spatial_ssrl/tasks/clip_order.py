@@ -28,6 +28,7 @@ import numpy as np
 
 from spatial_ssrl.engine.registry import register_task
 from spatial_ssrl.engine.sample import FrameSequence, Rejection, Sample
+from spatial_ssrl.tasks._layout import non_identity_chance, non_identity_permutation
 from spatial_ssrl.tasks._pixels import model_scale_gray
 from spatial_ssrl.tasks._render import label_pieces
 from spatial_ssrl.tasks._wording import check_answer, join, ordinal
@@ -60,19 +61,12 @@ def _check_params(params: ClipOrderParams) -> None:
         raise ValueError("gap_frac must be in [0, 1) and min_window_frac in (0, 1]")
 
 
-def _non_identity_permutation(n: int, rng: np.random.Generator) -> np.ndarray:
-    while True:  # uniform over the n! - 1 non-identity permutations
-        perm = rng.permutation(n)
-        if np.any(perm != np.arange(n)):
-            return perm
-
-
 def draw_clip_order(rng: np.random.Generator, params: ClipOrderParams, variant: str) -> dict:
     """The question draw: K, the permutation (displayed clip j shows original clip perm[j]) and an example
     answer that is not the answer."""
     _check_params(params)
     k = int(rng.choice(params.clip_counts))
-    perm = _non_identity_permutation(k, rng)
+    perm = non_identity_permutation(k, rng)
     answer = "-".join(str(int(j) + 1) for j in np.argsort(perm))
     example = answer
     while example == answer:
@@ -255,11 +249,6 @@ def explain_clip_order(row: dict, meta: dict) -> str:
     )
 
 
-def clip_order_chance(row: dict) -> float:
-    """1 / (K! - 1): the answer is one of the K! orders of the clip labels, never the identity."""
-    return 1.0 / (math.factorial(len(row["answer"].split("-"))) - 1)
-
-
 register_task(
     TASK,
     make_clip_order,
@@ -269,5 +258,5 @@ register_task(
     needs_video=True,
     coldstart=explain_clip_order,
     draw=draw_clip_order,
-    chance=clip_order_chance,
+    chance=non_identity_chance,
 )

@@ -19,7 +19,7 @@ import numpy as np
 
 from spatial_ssrl.engine.registry import register_task
 from spatial_ssrl.engine.sample import Rejection, Sample, Source
-from spatial_ssrl.tasks._layout import grid_boxes, retry_window
+from spatial_ssrl.tasks._layout import grid_boxes, non_identity_chance, non_identity_permutation, retry_window
 from spatial_ssrl.tasks._pixels import model_scale_gray
 from spatial_ssrl.tasks._render import label_pieces
 from spatial_ssrl.tasks._wording import check_answer, join, position_names
@@ -55,13 +55,6 @@ def _layout(variant: str, rng: np.random.Generator, params: ShuffleParams) -> tu
     return (1, n) if variant == "strips_row" else (n, 1)
 
 
-def _non_identity_permutation(n: int, rng: np.random.Generator) -> np.ndarray:
-    while True:  # uniform over the n! - 1 non-identity permutations
-        perm = rng.permutation(n)
-        if np.any(perm != np.arange(n)):
-            return perm
-
-
 def _question(variant: str, rows: int, cols: int, example: str) -> str:
     n = rows * cols
     if variant.startswith("2x2"):
@@ -89,7 +82,7 @@ def draw_shuffle(rng: np.random.Generator, params: ShuffleParams, variant: str) 
     the blanked position of 2x2_blank, and an example answer that is not the answer."""
     rows, cols = _layout(variant, rng, params)
     n = rows * cols
-    perm = _non_identity_permutation(n, rng)
+    perm = non_identity_permutation(n, rng)
     blank = int(rng.integers(n)) if variant == "2x2_blank" else None  # displayed position painted white
     answer = "-".join(str(int(j)) for j in np.argsort(perm))
     example = answer
@@ -197,13 +190,6 @@ def explain_shuffle(row: dict, meta: dict) -> str:
     return " ".join(lines)
 
 
-def shuffle_chance(row: dict) -> float:
-    """1 / (n! - 1): the answer is one of the n! orders of its n labels, never the identity."""
-    import math
-
-    return 1.0 / (math.factorial(len(row["answer"].split("-"))) - 1)
-
-
 # Default mix weight: the task's count in the released Spatial-SSRL-81k.
 register_task(
     TASK,
@@ -214,5 +200,5 @@ register_task(
     mix_weight=16028,
     coldstart=explain_shuffle,
     draw=draw_shuffle,
-    chance=shuffle_chance,
+    chance=non_identity_chance,
 )
