@@ -145,12 +145,12 @@ def test_sources_without_poses_and_photos_are_refused():
     assert run_task("ego_motion", Source("p", np.zeros((8, 8, 3), np.uint8)), seed=0).reason == "source.kind"
 
 
-def test_synthetic_paths_give_verified_samples_deterministically_with_uniform_answers():
-    counts, motions = Counter(), Counter()
+def test_synthetic_paths_give_verified_samples_deterministically():
+    motions = Counter()
     fingerprints = []
-    for seed in range(6):
+    for seed in range(4):
         for run in range(2):
-            video = synthetic_path(seed, 64, 48, 64)
+            video = synthetic_path(seed, 64, 48, 56)
             for index in range(6):
                 for attempt in range(6):
                     s = run_task("ego_motion", video, seed=1, index=index, attempt=attempt)
@@ -160,7 +160,6 @@ def test_synthetic_paths_give_verified_samples_deterministically_with_uniform_an
                     continue
                 fingerprints.append((run, seed, index, s.answer, tuple(np.asarray(s.images).ravel()[::97])))
                 if run == 0:
-                    counts[s.answer] += 1
                     motions[s.meta["motion"]] += 1
                     a, b = s.meta["frame_indices"][0], s.meta["frame_indices"][-1]
                     depth = video.depths([a])[0]
@@ -168,7 +167,7 @@ def test_synthetic_paths_give_verified_samples_deterministically_with_uniform_an
                     assert classify_motion(m, P) == s.meta["motion"]
     first = [f[1:] for f in fingerprints if f[0] == 0]
     second = [f[1:] for f in fingerprints if f[0] == 1]
-    assert first == second and len(first) >= 15
+    assert first == second and len(first) >= 12
     assert len(motions) >= 4
 
 

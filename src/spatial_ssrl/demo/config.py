@@ -19,7 +19,7 @@ class DemoError(RuntimeError):
 
 @dataclass
 class DemoConfig:
-    """Sizes of the demo run. The defaults take about 4 minutes on a 2-core CPU; `DemoConfig.quick` is seconds."""
+    """Sizes of the demo run. The defaults take about 5 minutes on a 2-core CPU; `DemoConfig.quick` is seconds."""
 
     out_dir: str = "outputs/demo"
     seed: int = field(default=0, metadata={"help": "seed of the data, the model and training"})
