@@ -71,59 +71,64 @@ class EgoMotionParams:
 
 def relative_motion(pose_a: np.ndarray, pose_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(R, t): the second camera's rotation and position in the first camera's frame, from 4x4
-    camera-to-world poses."""
-    ra, rb = pose_a[:3, :3], pose_b[:3, :3]
-    return ra.T @ rb, ra.T @ (pose_b[:3, 3] - pose_a[:3, 3])
+    camera-to-world poses (or stacks of them, N x 4 x 4: then N x 3 x 3 and N x 3)."""
+    ra, rb = pose_a[..., :3, :3], pose_b[..., :3, :3]
+    ra_t = np.swapaxes(ra, -1, -2)
+    return ra_t @ rb, (ra_t @ (pose_b[..., :3, 3] - pose_a[..., :3, 3])[..., None])[..., 0]
 
 
-def motion_measures(rel_rot: np.ndarray, rel_t: np.ndarray, median_depth: float) -> dict[str, float]:
+def motion_measures(rel_rot: np.ndarray, rel_t: np.ndarray, median_depth) -> dict:
     """What `classify_motion` decides from: rotation angle and signed turn about +y (degrees), axis tilt
     from the vertical (degrees), translation / median depth, its direction in the x-z plane (degrees,
-    0 = forward, +90 = right) and its vertical share."""
-    cos = float(np.clip((np.trace(rel_rot) - 1.0) / 2.0, -1.0, 1.0))
-    theta = math.degrees(math.acos(cos))
-    axis = np.array([rel_rot[2, 1] - rel_rot[1, 2], rel_rot[0, 2] - rel_rot[2, 0], rel_rot[1, 0] - rel_rot[0, 1]])
-    norm = float(np.linalg.norm(axis))
-    if norm < 1e-12:  # no rotation (or exactly 180 degrees, far beyond every threshold)
-        tilt, signed = 0.0, 0.0
-    else:
-        axis = axis / norm
-        tilt = math.degrees(math.acos(min(1.0, abs(float(axis[1])))))
-        signed = theta * math.copysign(1.0, float(axis[1]))
-    horizontal = math.hypot(float(rel_t[0]), float(rel_t[2]))
-    return {
+    0 = forward, +90 = right) and its vertical share. Floats for one motion (R 3 x 3), arrays for N."""
+    r, t = np.asarray(rel_rot, dtype=np.float64), np.asarray(rel_t, dtype=np.float64)
+    cos = np.clip((np.trace(r, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
+    theta = np.degrees(np.arccos(cos))
+    axis = np.stack([r[..., 2, 1] - r[..., 1, 2], r[..., 0, 2] - r[..., 2, 0], r[..., 1, 0] - r[..., 0, 1]], -1)
+    norm = np.linalg.norm(axis, axis=-1)
+    rotating = norm >= 1e-12  # else no rotation (or exactly 180 degrees, far beyond every threshold)
+    axis_y = np.where(rotating, axis[..., 1] / np.where(rotating, norm, 1.0), 1.0)
+    horizontal = np.hypot(t[..., 0], t[..., 2])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertical = np.where(horizontal > 0, np.abs(t[..., 1]) / horizontal, np.inf)
+    out = {
         "rotation_deg": theta,
-        "turn_deg": signed,
-        "axis_tilt_deg": tilt,
-        "translation_rel": horizontal / median_depth,
-        "direction_deg": math.degrees(math.atan2(float(rel_t[0]), float(rel_t[2]))),
-        "vertical_ratio": abs(float(rel_t[1])) / horizontal if horizontal > 0 else math.inf,
+        "turn_deg": np.where(rotating, theta * np.sign(axis_y), 0.0),
+        "axis_tilt_deg": np.degrees(np.arccos(np.minimum(1.0, np.abs(axis_y)))),
+        "translation_rel": horizontal / np.asarray(median_depth, dtype=np.float64),
+        "direction_deg": np.degrees(np.arctan2(t[..., 0], t[..., 2])),
+        "vertical_ratio": vertical,
     }
+    return {k: float(v) for k, v in out.items()} if r.ndim == 2 else out
 
 
 _AXES = {"forward": 0.0, "right": 90.0, "backward": 180.0, "left": -90.0}
 
 
-def classify_motion(measures: dict[str, float], params: EgoMotionParams, *, with_depth: bool = True) -> str | None:
-    """The motion (one of MOTIONS) the measures show unambiguously, or None. `with_depth=False` skips the
-    conditions on `translation_rel` (a prefilter before any depth map is read)."""
-    m, p = measures, params
-    if (
-        p.min_turn_deg <= m["rotation_deg"] <= p.max_turn_deg
-        and m["axis_tilt_deg"] <= p.max_axis_tilt_deg
-        and (not with_depth or m["translation_rel"] <= p.max_turn_translation_rel)
-    ):
-        return "turn_right" if m["turn_deg"] > 0 else "turn_left"
-    if (
-        (not with_depth or m["translation_rel"] >= p.min_translation_rel)
-        and m["rotation_deg"] <= p.max_move_rotation_deg
-        and m["vertical_ratio"] <= p.max_vertical_ratio
-    ):
-        for name, axis in _AXES.items():
-            off = abs((m["direction_deg"] - axis + 180.0) % 360.0 - 180.0)
-            if off <= p.max_direction_deg:
-                return name
-    return None
+def classify_motion(measures: dict, params: EgoMotionParams, *, with_depth: bool = True):
+    """The motion (one of MOTIONS) the measures show unambiguously, or None; for array measures an object
+    array of them. `with_depth=False` skips the conditions on `translation_rel` (a prefilter before any depth
+    map is read)."""
+    m = {k: np.asarray(v, dtype=np.float64) for k, v in measures.items()}
+    p = params
+    rel = m["translation_rel"]
+    turn = (
+        (p.min_turn_deg <= m["rotation_deg"])
+        & (m["rotation_deg"] <= p.max_turn_deg)
+        & (m["axis_tilt_deg"] <= p.max_axis_tilt_deg)
+        & ((rel <= p.max_turn_translation_rel) if with_depth else True)
+    )
+    move = (
+        ((rel >= p.min_translation_rel) if with_depth else True)
+        & (m["rotation_deg"] <= p.max_move_rotation_deg)
+        & (m["vertical_ratio"] <= p.max_vertical_ratio)
+    )
+    label = np.full(np.shape(rel), None, dtype=object)
+    for name, axis in reversed(list(_AXES.items())):  # the first matching axis wins, as it is listed
+        off = np.abs((m["direction_deg"] - axis + 180.0) % 360.0 - 180.0)
+        label = np.where(move & (off <= p.max_direction_deg), name, label)
+    label = np.where(turn, np.where(m["turn_deg"] > 0, "turn_right", "turn_left"), label)
+    return label.item() if label.ndim == 0 else label
 
 
 def view_overlap(depth_a: np.ndarray, rel_rot: np.ndarray, rel_t: np.ndarray, focal: float, stride: int) -> float:
@@ -197,14 +202,16 @@ def make_ego_motion(
     pairs = _candidates(source, params)
     if not pairs:
         return Rejection(TASK, "ego_motion.too_short", f"{source.n_frames} frames give no pair with valid poses")
-    order = rng.permutation(len(pairs))
+    a_idx, b_idx = np.array(pairs).T
+    rel_rots, rel_ts = relative_motion(source.poses[a_idx], source.poses[b_idx])
+    plausible = np.flatnonzero(  # decided by the poses alone, all pairs at once: no depth map read
+        classify_motion(motion_measures(rel_rots, rel_ts, 1.0), params, with_depth=False) == wanted
+    )
     checked, best_overlap = 0, 0.0
     depths: dict[int, tuple[np.ndarray, float]] = {}  # frame -> (depth, median), read once per attempt
-    for i in order:
+    for i in plausible[rng.permutation(len(plausible))]:
         a, b = pairs[int(i)]
-        rel_rot, rel_t = relative_motion(source.poses[a], source.poses[b])
-        if classify_motion(motion_measures(rel_rot, rel_t, 1.0), params, with_depth=False) != wanted:
-            continue  # decided by the poses alone: no depth map read
+        rel_rot, rel_t = rel_rots[i], rel_ts[i]
         if a not in depths:
             depth_a = source.depths([a])[0]
             depths[a] = (depth_a, float(np.nanmedian(depth_a)) if np.isfinite(depth_a).any() else math.nan)
