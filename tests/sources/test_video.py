@@ -236,3 +236,42 @@ def test_discover_video_specs(tmp_path, lossless):
         discover("synthetic-video:2x64")
     with pytest.raises(ValueError, match="video_kind"):
         SourceRef(id="x", video="y")
+
+
+def test_float_depth_of_a_posed_sequence_is_metres_not_millimetres(tmp_path):
+    root = _posed_folder(tmp_path / "s")
+    for png in (root / "depth").glob("*.png"):
+        from PIL import Image
+
+        np.save(png.with_suffix(".npy"), np.asarray(Image.open(png), dtype=np.float32) / 1000)
+        png.unlink()
+    depth = open_posed_sequence(root).depths([1])[0]
+    assert 0.5 < np.nanmedian(depth) < 50  # metres, not scaled by 0.001 again
+
+
+def test_frame_names_sort_by_number_then_name_and_odd_digits_do_not_crash(tmp_path):
+    from spatial_ssrl.sources.video import natural_key
+
+    names = ["f10.png", "f2.png", "f01.png", "f1.png", "1\u00b22.png"]
+    ordered = sorted(names, key=natural_key)
+    assert [n for n in ordered if n.startswith("f")] == ["f01.png", "f1.png", "f2.png", "f10.png"]
+
+
+def test_pose_files_that_are_huge_or_not_files_are_refused(tmp_path):
+    import os
+
+    from spatial_ssrl.sources.video import read_matrix
+
+    big = tmp_path / "big.txt"
+    big.write_text("1 " * 5000)
+    with pytest.raises(VideoError, match="longer than"):
+        read_matrix(big)
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(VideoError, match="not a regular file"):
+        read_matrix(fifo)  # never opened: opening a FIFO would block
+
+
+def test_a_synthetic_path_longer_than_the_video_limit_is_refused():
+    with pytest.raises(ValueError, match="frames"):
+        discover("synthetic-video:1x64x48x100000000")

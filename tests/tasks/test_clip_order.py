@@ -131,3 +131,11 @@ def test_a_steady_walk_keeps_its_poses_apart(k):
     result = run_task("clip_order", _posed_pan(zs), seed=0, params=ClipOrderParams(clip_counts=(k,)))
     assert not isinstance(result, Rejection), result
     assert result.meta["margins"]["revisit_ratio"] >= 1.0
+
+
+def test_a_video_that_changes_only_at_its_end_is_refused_not_a_crash():
+    still, other = pan_frames(1, seed=1)[0], pan_frames(1, seed=2)[0]
+    frames = [still] * 60 + [other] * 20
+    video = FrameSequence("late", 80, 96, 64, read_frames=lambda idx: [frames[i] for i in idx])
+    result = run_task("clip_order", video, seed=0, params=ClipOrderParams(clip_counts=(4,)))
+    assert isinstance(result, Rejection) and result.reason == "clip_order.similar_clips"

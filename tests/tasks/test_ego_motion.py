@@ -182,3 +182,23 @@ def test_answer_letters_are_uniform():
             counts[s.answer] += 1
     assert sum(counts.values()) > 250  # forward is drawn one time in six
     assert chi_square(counts, list("ABCD")) < CHI2_999[3], counts
+
+
+def test_a_turn_while_rising_is_not_a_turn_on_the_spot():
+    a = camera_pose((0, 0, 0), 0, 10)
+    b = camera_pose((0, -1.5, 0), 30, 10)  # y is down: 1.5 m up
+    assert classify_motion(motion_measures(*relative_motion(a, b), DEPTH), P) is None
+
+
+def test_the_clip_variant_refuses_a_wandering_path():
+    """Left, then a turn right, then right: the end points say "turned right", the clip shows sideways moves."""
+    poses = [camera_pose((-0.1 * i, 0, 0), 0, 0) for i in range(8)]
+    poses += [camera_pose((-0.7, 0, 0), 3.0 * i, 0) for i in range(1, 9)]
+    poses += [camera_pose((-0.7 + 0.1 * i * math.cos(math.radians(24)), 0, -0.1 * i * math.sin(math.radians(24))),
+                          24, 0) for i in range(1, 8)]  # fmt: skip
+    video = _flat_sequence(np.stack(poses))
+    params = EgoMotionParams(max_gap_frames=30, min_gap_frames=20)
+    for index in range(30):
+        s = run_task("ego_motion", video, seed=0, index=index, variant="clip", params=params)
+        if not isinstance(s, Rejection):
+            assert s.meta["motion"] not in ("turn_right", "turn_left"), s.meta

@@ -115,7 +115,10 @@ def run_hash_job(job: HashJob, report: Report = no_report) -> dict:
         except SourceError as err:
             errors[ref.id] = str(err)[:MAX_ERROR_CHARS]
             continue
-        hashes[ref.id] = content_hash(source)
+        try:  # a video's hash reads its files now: one changed or vanished since discovery is one bad source
+            hashes[ref.id] = content_hash(source)
+        except (OSError, SourceError) as err:
+            errors[ref.id] = f"{ref.id}: cannot be read ({type(err).__name__}: {err})"[:MAX_ERROR_CHARS]
         del source  # one decoded source at a time
     report(None, "sending the hashes")
     return {"batch": job.batch, "hashes": hashes, "errors": errors}

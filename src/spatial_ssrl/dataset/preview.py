@@ -28,6 +28,7 @@ from spatial_ssrl.dataset.templating import macro, render
 from spatial_ssrl.sources.images import DEFAULT_MAX_PIXELS, ImageTooLarge, UnreadableImage, open_image, to_rgb_array
 
 PREVIEW_FORMATS = ("JPEG", "PNG", "WEBP")  # what datasets store (`schema.encode_image`); others are not decoded
+MAX_STRIP_FRAMES = 32  # frames drawn in one clip's strip (the tasks show 2-4); more is not a clip of ours
 MAX_REASON_CHARS = 120  # a placeholder's caption states why, in at most this many characters
 READ_BATCH_ROWS = 64  # rows converted to Python at a time while collecting samples (memory: one batch)
 _RESIZABLE = frozenset({"1", "L", "P", "RGB", "RGBA", "LA", "PA", "RGBX", "CMYK", "YCbCr", "I", "F"})
@@ -84,15 +85,20 @@ def strip_uri(frames: list[bytes], height: int) -> str:
     """
     if height < 1 or not frames:
         raise ValueError("a strip needs frames and a height >= 1")
+    if len(frames) > MAX_STRIP_FRAMES:
+        raise ImageNotShown(f"{len(frames)} frames in one clip, more than {MAX_STRIP_FRAMES}")
     thumbs = []
     for data in frames:
         im = _decode(data, 4 * height)
-        thumbs.append(im.resize((max(1, round(im.width * height / im.height)), height), Image.Resampling.LANCZOS))
+        # A frame of extreme shape is fitted into a box of 4 x height by height, never widened past it.
+        scale = min(height / im.height, 4 * height / im.width)
+        size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+        thumbs.append(im.resize(size, Image.Resampling.LANCZOS))
     gap = max(1, height // 32)
     strip = Image.new("RGB", (sum(t.width for t in thumbs) + gap * (len(thumbs) - 1), height), (255, 255, 255))
     x = 0
     for t in thumbs:
-        strip.paste(t, (x, 0))
+        strip.paste(t, (x, (height - t.height) // 2))
         x += t.width + gap
     return _jpeg_uri(strip)
 

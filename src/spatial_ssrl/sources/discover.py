@@ -161,6 +161,7 @@ VIDEO_KINDS = (
 )  # what `SourceRef.video` names: a video file, a frame folder, a posed sequence
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
 MIN_SEQUENCE_FRAMES = 2  # a folder with fewer images than this is not a frame sequence
+MAX_SYNTHETIC_PATH_FRAMES = 216_000  # the video limit (VideoLimits.max_frames): an hour at 60 fps
 
 
 @dataclass(frozen=True)
@@ -1240,8 +1241,10 @@ def synthetic_paths(
     n: int, size: tuple[int, int] = (320, 240), frames: int = 64, first_seed: int = 0
 ) -> list[SourceRef]:
     """`n` camera paths of `frames` frames, each through synthetic scene i (seed i), with exact poses and depth."""
-    if frames < MIN_SEQUENCE_FRAMES:
-        raise ValueError(f"a synthetic path needs at least {MIN_SEQUENCE_FRAMES} frames, got {frames}")
+    if not MIN_SEQUENCE_FRAMES <= frames <= MAX_SYNTHETIC_PATH_FRAMES:
+        raise ValueError(
+            f"a synthetic path needs {MIN_SEQUENCE_FRAMES}-{MAX_SYNTHETIC_PATH_FRAMES} frames, got {frames}"
+        )
     return [
         SourceRef(id=f"synthetic/path-{i:06d}", synthetic_seed=i, size=tuple(size), frames=frames)
         for i in range(first_seed, first_seed + n)
@@ -1418,8 +1421,8 @@ def discover(
             raise ValueError(f"bad spec {spec!r}; expected synthetic-video:N, NxWxH or NxWxHxFRAMES")
         size = (int(m[2]), int(m[3])) if m[2] else (320, 240)
         frames = int(m[4]) if m[4] else 64
-        if min(size) < 2 or frames < MIN_SEQUENCE_FRAMES:
-            raise ValueError(f"bad spec {spec!r}: frames must be at least 2x2 and a path {MIN_SEQUENCE_FRAMES} frames")
+        if min(size) < 2:
+            raise ValueError(f"bad spec {spec!r}: frames must be at least 2x2")
         return synthetic_paths(int(m[1]), size, frames)
     m = _SYNTHETIC_SPEC.fullmatch(arg)
     if m is None:

@@ -40,7 +40,7 @@ from spatial_ssrl.sources.images import DEFAULT_MAX_PIXELS, load_rgb
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov", ".avi", ".m4v")
 FRAME_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-DEFAULT_POSED_DEPTH_SCALE = 0.001  # 16-bit depth PNGs in millimetres (ScanNet, TUM x 5 = 1/5000 differ: pass it)
+DEFAULT_POSED_DEPTH_SCALE = 0.001  # 16-bit depth PNGs in millimetres (ScanNet); other units: SourceRef.depth_scale
 HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a file
 
 
@@ -97,10 +97,13 @@ def _scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, in
 
 
 def file_hash(paths: list[Path]) -> str:
-    """A hash of the bytes of `paths` in order, read in HASH_CHUNK pieces (bounded memory)."""
+    """A hash of the bytes of `paths` in order, read in HASH_CHUNK pieces (bounded memory). Names do not
+    count for one file (a copy under another name is a duplicate); a sequence's files count by position and
+    their name within their folder (color/0.jpg), so a copied sequence folder hashes alike."""
     h = hashlib.blake2b(digest_size=16, person=b"ssrl-video")
     for p in paths:
-        h.update(f"{p.name}:{p.stat().st_size}\n".encode())
+        label = "" if len(paths) == 1 else f"{p.parent.name}/{p.name}"
+        h.update(f"{label}:{p.stat().st_size}\n".encode())
         with open(p, "rb") as f:
             while chunk := f.read(HASH_CHUNK):
                 h.update(chunk)
@@ -267,13 +270,26 @@ def open_video(
 
 
 def natural_key(name: str) -> tuple:
-    """Sort key that orders embedded numbers by value: frame2 < frame10."""
-    return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name))
+    """Sort key that orders embedded numbers by value (frame2 < frame10), then by the exact name, so names
+    that compare equal by number (frame01, frame1) keep one order whatever the file system lists first."""
+    parts = re.split(r"([0-9]+)", name)
+    return (tuple((0, int(t), "") if t.isdecimal() and t.isascii() else (1, 0, t.lower()) for t in parts), name)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """True for a regular file that resolves inside `root` (a link out of the sequence is not followed)."""
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return target.is_file() and (target == root or root in target.parents)
 
 
 def frame_files(folder: Path, extensions: tuple[str, ...] = FRAME_EXTENSIONS) -> list[Path]:
-    """The image files directly inside `folder`, in natural name order."""
-    files = [f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in extensions]
+    """The regular image files directly inside `folder` (links only when they resolve inside the folder's
+    sequence), in natural name order."""
+    root = folder.resolve().parent if folder.name in ("color", "depth", "pose") else folder.resolve()
+    files = [f for f in folder.iterdir() if f.suffix.lower() in extensions and _inside(f, root)]
     return sorted(files, key=lambda f: natural_key(f.name))
 
 
@@ -352,11 +368,22 @@ def open_frame_folder(
 INTRINSIC_FILES = ("intrinsic/intrinsic_color.txt", "intrinsic_color.txt", "intrinsic.txt")
 
 
+MAX_MATRIX_BYTES = 4096  # a pose or intrinsic text file; a longer one is not a matrix of ours
+
+
 def read_matrix(path: Path, shapes: tuple[tuple[int, int], ...] = ((4, 4),)) -> np.ndarray:
-    """A whitespace-separated text matrix of one of `shapes` (at most 64 numbers are read)."""
+    """A whitespace-separated text matrix of one of `shapes`, from a regular file of at most MAX_MATRIX_BYTES
+    (only that much is read: a device, a pipe or a huge file is refused, never read whole)."""
     try:
-        text = path.read_text(encoding="utf-8", errors="strict")[:4096]
-        values = np.array([float(v) for v in text.split()], dtype=np.float64)
+        if not path.is_file():
+            raise VideoError(f"{path}: not a regular file")
+        with open(path, "rb") as f:
+            data = f.read(MAX_MATRIX_BYTES + 1)
+        if len(data) > MAX_MATRIX_BYTES:
+            raise VideoError(f"{path}: longer than {MAX_MATRIX_BYTES} bytes; not a matrix file")
+        values = np.array([float(v) for v in data.decode("utf-8").split()], dtype=np.float64)
+    except VideoError:
+        raise
     except (OSError, ValueError, UnicodeDecodeError) as err:
         raise VideoError(f"{path}: not a text matrix ({type(err).__name__}: {err})") from err
     for shape in shapes:
@@ -366,8 +393,8 @@ def read_matrix(path: Path, shapes: tuple[tuple[int, int], ...] = ((4, 4),)) -> 
 
 
 def read_pose(path: Path) -> np.ndarray:
-    """A 4x4 camera-to-world pose; NaN everywhere when the file holds non-finite values or is not rigid
-    (ScanNet marks frames without tracking with -inf)."""
+    """A 4x4 camera-to-world pose; NaN everywhere when the file holds non-finite values (ScanNet marks frames
+    without tracking with -inf). A finite matrix that is not a rigid transform is a VideoError."""
     pose = read_matrix(path)
     if not np.all(np.isfinite(pose)):
         return np.full((4, 4), np.nan)
@@ -379,6 +406,16 @@ def read_pose(path: Path) -> np.ndarray:
     return pose
 
 
+def _integer_tiff(path: Path) -> bool:
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        return False
+    try:
+        with Image.open(path) as im:
+            return im.mode != "F"
+    except (OSError, ValueError):
+        return False
+
+
 def _depth_reader(files: list[Path], scale: float, out_size: tuple[int, int], max_pixels: int):
     from spatial_ssrl.sources.depth import load_depth
     from spatial_ssrl.sources.load import resize_nearest
@@ -386,7 +423,9 @@ def _depth_reader(files: list[Path], scale: float, out_size: tuple[int, int], ma
     def read(indices: list[int]) -> list[np.ndarray]:
         out = []
         for i in indices:
-            depth, _ = load_depth(files[i], scale=scale, max_pixels=max_pixels)
+            # The scale turns 16-bit integers into metres; float maps (.npy, float TIFF) are metres already.
+            integer = files[i].suffix.lower() == ".png" or _integer_tiff(files[i])
+            depth, _ = load_depth(files[i], scale=scale if integer else None, max_pixels=max_pixels)
             w, h = out_size
             if depth.shape != (h, w):
                 ratio = (depth.shape[1] / depth.shape[0]) / (w / h)
@@ -422,7 +461,7 @@ def open_posed_sequence(
     for d in (color_dir, depth_dir, pose_dir):
         if not d.is_dir():
             raise VideoError(f"{folder}: no {d.name}/ folder (a posed sequence has color/, depth/ and pose/)")
-    intrinsic = next((folder / n for n in INTRINSIC_FILES if (folder / n).is_file()), None)
+    intrinsic = next((folder / n for n in INTRINSIC_FILES if _inside(folder / n, folder.resolve())), None)
     if intrinsic is None:
         raise VideoError(f"{folder}: no intrinsic matrix ({', '.join(INTRINSIC_FILES)})")
     if not (math.isfinite(depth_scale) and depth_scale > 0):
@@ -430,7 +469,7 @@ def open_posed_sequence(
     try:
         colors = frame_files(color_dir)
         depths = {f.stem: f for f in frame_files(depth_dir, (".png", ".npy", ".tif", ".tiff"))}
-        poses = {f.stem: f for f in pose_dir.iterdir() if f.suffix == ".txt"}
+        poses = {f.stem: f for f in pose_dir.iterdir() if f.suffix == ".txt" and _inside(f, folder.resolve())}
     except OSError as err:
         raise VideoError(f"{folder}: cannot be listed ({err.strerror})") from err
     colors = [c for c in colors if c.stem in poses]
@@ -479,6 +518,9 @@ def synthetic_path(
     exact poses, depth and focal length."""
     from spatial_ssrl.sources.synthetic import camera_path, render_view, scene_camera
 
+    if not DEFAULT_LIMITS.min_frames <= n_frames <= DEFAULT_LIMITS.max_frames:
+        raise VideoTooLarge(f"synthetic path of {n_frames} frames; allowed {DEFAULT_LIMITS.min_frames}-"
+                            f"{DEFAULT_LIMITS.max_frames}")  # fmt: skip
     poses, moves = camera_path(seed, width, height, n_frames, path_seed=path_seed)
     views: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 

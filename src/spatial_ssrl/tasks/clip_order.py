@@ -164,6 +164,8 @@ def make_clip_order(
     if motion < params.min_video_motion:
         return Rejection(TASK, "clip_order.static", f"largest clip difference {motion:.2f} < {params.min_video_motion}")
     adjacent = float(np.median([d[c, c + 1] for c in range(k - 1)]))
+    if adjacent <= 0:  # most adjacent clips are identical (a video that changes only at its end)
+        return Rejection(TASK, "clip_order.similar_clips", "adjacent clips are identical")
     loop_ratio = float(d[0, k - 1]) / adjacent
     if loop_ratio < params.max_loop_ratio:
         return Rejection(

@@ -14,12 +14,12 @@ t = R_a^T (o_b - o_a):
   a turn is a rotation about the vertical, so "turned right" when the signed angle about +y (down) is
   positive (forward swings towards +x);
 - translation: its share of the first frame's median depth (parallax is translation / depth, so this is
-  what a viewer can see, and poses known only up to scale work too), its direction in the x-z plane, and
-  its vertical share.
+  what a viewer can see, and poses known only up to scale work too when the depth shares their scale), its
+  direction in the x-z plane, and its vertical share.
 A `moved` answer needs translation >= `min_translation_rel`, theta <= `max_move_rotation_deg`, direction
 within `max_direction_deg` of the answer's axis and vertical share <= `max_vertical_ratio`; a `turned`
-answer needs `min_turn_deg` <= theta <= `max_turn_deg`, axis tilt <= `max_axis_tilt_deg` and translation
-<= `max_turn_translation_rel`. Everything in between is ambiguous and never asked.
+answer needs `min_turn_deg` <= theta <= `max_turn_deg`, axis tilt <= `max_axis_tilt_deg` and displacement
+(vertical too) <= `max_turn_translation_rel`. Everything in between is ambiguous and never asked.
 """
 
 from __future__ import annotations
@@ -79,8 +79,9 @@ def relative_motion(pose_a: np.ndarray, pose_b: np.ndarray) -> tuple[np.ndarray,
 
 def motion_measures(rel_rot: np.ndarray, rel_t: np.ndarray, median_depth) -> dict:
     """What `classify_motion` decides from: rotation angle and signed turn about +y (degrees), axis tilt
-    from the vertical (degrees), translation / median depth, its direction in the x-z plane (degrees,
-    0 = forward, +90 = right) and its vertical share. Floats for one motion (R 3 x 3), arrays for N."""
+    from the vertical (degrees), horizontal translation / median depth, the whole displacement (vertical too)
+    / median depth, the translation's direction in the x-z plane (degrees, 0 = forward, +90 = right) and its
+    vertical share. Floats for one motion (R 3 x 3), arrays for N."""
     r, t = np.asarray(rel_rot, dtype=np.float64), np.asarray(rel_t, dtype=np.float64)
     cos = np.clip((np.trace(r, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
     theta = np.degrees(np.arccos(cos))
@@ -89,13 +90,15 @@ def motion_measures(rel_rot: np.ndarray, rel_t: np.ndarray, median_depth) -> dic
     rotating = norm >= 1e-12  # else no rotation (or exactly 180 degrees, far beyond every threshold)
     axis_y = np.where(rotating, axis[..., 1] / np.where(rotating, norm, 1.0), 1.0)
     horizontal = np.hypot(t[..., 0], t[..., 2])
+    depth = np.asarray(median_depth, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         vertical = np.where(horizontal > 0, np.abs(t[..., 1]) / horizontal, np.inf)
     out = {
         "rotation_deg": theta,
         "turn_deg": np.where(rotating, theta * np.sign(axis_y), 0.0),
         "axis_tilt_deg": np.degrees(np.arccos(np.minimum(1.0, np.abs(axis_y)))),
-        "translation_rel": horizontal / np.asarray(median_depth, dtype=np.float64),
+        "translation_rel": horizontal / depth,
+        "displacement_rel": np.linalg.norm(t, axis=-1) / depth,  # in every direction: what a turn must lack
         "direction_deg": np.degrees(np.arctan2(t[..., 0], t[..., 2])),
         "vertical_ratio": vertical,
     }
@@ -116,7 +119,7 @@ def classify_motion(measures: dict, params: EgoMotionParams, *, with_depth: bool
         (p.min_turn_deg <= m["rotation_deg"])
         & (m["rotation_deg"] <= p.max_turn_deg)
         & (m["axis_tilt_deg"] <= p.max_axis_tilt_deg)
-        & ((rel <= p.max_turn_translation_rel) if with_depth else True)
+        & ((m["displacement_rel"] <= p.max_turn_translation_rel) if with_depth else True)
     )
     move = (
         ((rel >= p.min_translation_rel) if with_depth else True)
@@ -162,16 +165,44 @@ def draw_ego_motion(rng: np.random.Generator, params: EgoMotionParams, variant: 
     return {"motion": motion, "options": [shown[i] for i in order]}
 
 
-def _candidates(source: FrameSequence, params: EgoMotionParams) -> list[tuple[int, int]]:
+MAX_CANDIDATE_PAIRS = 20_000  # pairs classified per attempt: a long sequence is sampled, not enumerated
+MAX_DEPTH_READS = 16  # depth maps read per attempt, whatever the pairs' outcome
+
+
+def _candidates(source: FrameSequence, params: EgoMotionParams, rng: np.random.Generator) -> np.ndarray:
+    """(N, 2) frame pairs (a, b), a first, `min_gap_frames`..`max_gap_frames` apart, both with a valid pose;
+    at most MAX_CANDIDATE_PAIRS, from first frames drawn at random when the sequence would give more."""
     n = source.n_frames
     valid = np.all(np.isfinite(source.poses.reshape(n, -1)), axis=1)
-    return [
-        (a, b)
-        for a in range(n)
-        if valid[a]
-        for b in range(a + params.min_gap_frames, min(n, a + params.max_gap_frames + 1))
-        if valid[b]
-    ]
+    gaps = np.arange(params.min_gap_frames, params.max_gap_frames + 1)
+    firsts = np.flatnonzero(valid)
+    if len(firsts) * len(gaps) > MAX_CANDIDATE_PAIRS:
+        firsts = np.sort(rng.choice(firsts, max(1, MAX_CANDIDATE_PAIRS // len(gaps)), replace=False))
+    a = np.repeat(firsts, len(gaps))
+    b = a + np.tile(gaps, len(firsts))
+    keep = b < n
+    keep[keep] &= valid[b[keep]]
+    return np.stack([a[keep], b[keep]], axis=1)
+
+
+def _steady(source: FrameSequence, shown: list[int], wanted: str, median: float, params: EgoMotionParams) -> bool:
+    """For the clip variant: every shown frame, seen from the first, shows the wanted motion's kind and none
+    of the ignored one, so the clip does not wander (left, turn, right) between two end points."""
+    a = shown[0]
+    for k in shown[1:]:
+        m = motion_measures(*relative_motion(source.poses[a], source.poses[k]), median)
+        if wanted.startswith("turn"):
+            if m["displacement_rel"] > params.max_turn_translation_rel or m["axis_tilt_deg"] > params.max_axis_tilt_deg:
+                return False
+            if m["rotation_deg"] > 1.0 and (m["turn_deg"] > 0) != (wanted == "turn_right"):
+                return False
+        else:
+            if m["rotation_deg"] > params.max_move_rotation_deg or m["vertical_ratio"] > params.max_vertical_ratio:
+                return False
+            off = abs((m["direction_deg"] - _AXES[wanted] + 180.0) % 360.0 - 180.0)
+            if m["translation_rel"] > 0.01 and off > params.max_direction_deg:
+                return False
+    return True
 
 
 def _question(variant: str, n_images: int, options: dict[str, str]) -> str:
@@ -199,45 +230,53 @@ def make_ego_motion(
     wanted = plan["motion"]
 
     # 1. Geometry: pairs whose poses show the wanted motion unambiguously (median depth from frame a).
-    pairs = _candidates(source, params)
-    if not pairs:
+    pairs = _candidates(source, params, rng)
+    if not len(pairs):
         return Rejection(TASK, "ego_motion.too_short", f"{source.n_frames} frames give no pair with valid poses")
-    a_idx, b_idx = np.array(pairs).T
-    rel_rots, rel_ts = relative_motion(source.poses[a_idx], source.poses[b_idx])
+    rel_rots, rel_ts = relative_motion(source.poses[pairs[:, 0]], source.poses[pairs[:, 1]])
     plausible = np.flatnonzero(  # decided by the poses alone, all pairs at once: no depth map read
         classify_motion(motion_measures(rel_rots, rel_ts, 1.0), params, with_depth=False) == wanted
     )
-    checked, best_overlap = 0, 0.0
-    depths: dict[int, tuple[np.ndarray, float]] = {}  # frame -> (depth, median), read once per attempt
+    checked, reads, best_overlap, found = 0, 0, 0.0, None
+    depths: dict[int, tuple[np.ndarray, float]] = {}  # frame -> (depth, median): the last few read
     for i in plausible[rng.permutation(len(plausible))]:
-        a, b = pairs[int(i)]
-        rel_rot, rel_t = rel_rots[i], rel_ts[i]
+        a, b = (int(x) for x in pairs[i])
         if a not in depths:
+            if reads >= MAX_DEPTH_READS:
+                break
+            reads += 1
             depth_a = source.depths([a])[0]
             depths[a] = (depth_a, float(np.nanmedian(depth_a)) if np.isfinite(depth_a).any() else math.nan)
+            if len(depths) > 4:
+                depths.pop(next(iter(depths)))
         depth_a, median = depths[a]
         if not median > 0:
             continue
-        measures = motion_measures(rel_rot, rel_t, median)
+        measures = motion_measures(rel_rots[i], rel_ts[i], median)
         if classify_motion(measures, params) != wanted:
             continue
-        overlap = view_overlap(depth_a, rel_rot, rel_t, source.focal_px, params.overlap_stride)
+        shown = (
+            [a, b]
+            if variant == "two_frames"
+            else sorted({int(round(x)) for x in np.linspace(a, b, params.clip_frames)})
+        )
+        if variant != "two_frames" and not _steady(source, shown, wanted, median, params):
+            continue
+        overlap = view_overlap(depth_a, rel_rots[i], rel_ts[i], source.focal_px, params.overlap_stride)
         checked += 1
         best_overlap = max(best_overlap, overlap)
         if overlap >= params.min_overlap:
+            found = (shown, measures, overlap)
             break
         if checked >= params.max_pair_checks:
             break
     if not checked:
         return Rejection(TASK, "ego_motion.no_pair", f"no frame pair shows {wanted!r} unambiguously")
-    if best_overlap < params.min_overlap:
+    if found is None:
         return Rejection(TASK, "ego_motion.no_overlap", f"best overlap {best_overlap:.2f} < {params.min_overlap}")
 
     # 2. Render: the two frames, or a short clip from a to b.
-    if variant == "two_frames":
-        shown = [a, b]
-    else:
-        shown = sorted({int(round(x)) for x in np.linspace(a, b, params.clip_frames)})
+    shown, measures, overlap = found
     images = source.frames(shown)
 
     # 3. Question and answer.
@@ -261,7 +300,7 @@ def make_ego_motion(
             if variant == "two_frames"
             else [f"frame {i + 1} of the clip" for i in range(len(images))],
             "fps": source.fps,
-            "measures": {k: round(v, 4) for k, v in measures.items()},
+            "measures": {k: round(v, 4) if math.isfinite(v) else None for k, v in measures.items()},
             "margins": {"overlap": round(overlap, 3)},
         },
     )
