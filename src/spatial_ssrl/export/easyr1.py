@@ -73,17 +73,11 @@ def convert(row: dict, format_prompt: str = "") -> dict:
 
 
 def convert_video(row: dict, problem: str, clips: list[list[str]], format_prompt: str = "") -> dict:
-    """One record of `{split}-video.parquet`: the problem with `<video>` placeholders and the clips' frame paths."""
-    return {
-        "videos": clips,
-        "problem": with_format_prompt(problem, format_prompt),
-        "answer": row["answer"],
-        "task": row["task"],
-        "variant": row["variant"],
-        "answer_type": row["answer_type"],
-        "options": row["options"],
-        "id": row["id"],
-    }
+    """One record of `{split}-video.parquet`: the problem with `<video>` placeholders and the clips' frame paths
+    (`convert`'s columns without `images`)."""
+    record = convert({**row, "problem": problem, "images": []}, format_prompt)
+    del record["images"]
+    return {"videos": clips, **record}
 
 
 def write(
