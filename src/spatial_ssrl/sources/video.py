@@ -285,10 +285,10 @@ def _inside(path: Path, root: Path) -> bool:
     return target.is_file() and (target == root or root in target.parents)
 
 
-def frame_files(folder: Path, extensions: tuple[str, ...] = FRAME_EXTENSIONS) -> list[Path]:
-    """The regular image files directly inside `folder` (links only when they resolve inside the folder's
-    sequence), in natural name order."""
-    root = folder.resolve().parent if folder.name in ("color", "depth", "pose") else folder.resolve()
+def frame_files(folder: Path, extensions: tuple[str, ...] = FRAME_EXTENSIONS, root: Path | None = None) -> list[Path]:
+    """The regular image files directly inside `folder` (links only when they resolve inside `root`, the
+    sequence folder; default `folder`), in natural name order."""
+    root = (root or folder).resolve()
     files = [f for f in folder.iterdir() if f.suffix.lower() in extensions and _inside(f, root)]
     return sorted(files, key=lambda f: natural_key(f.name))
 
@@ -467,8 +467,8 @@ def open_posed_sequence(
     if not (math.isfinite(depth_scale) and depth_scale > 0):
         raise VideoError(f"{folder}: depth scale must be a positive number, got {depth_scale!r}")
     try:
-        colors = frame_files(color_dir)
-        depths = {f.stem: f for f in frame_files(depth_dir, (".png", ".npy", ".tif", ".tiff"))}
+        colors = frame_files(color_dir, root=folder)
+        depths = {f.stem: f for f in frame_files(depth_dir, (".png", ".npy", ".tif", ".tiff"), root=folder)}
         poses = {f.stem: f for f in pose_dir.iterdir() if f.suffix == ".txt" and _inside(f, folder.resolve())}
     except OSError as err:
         raise VideoError(f"{folder}: cannot be listed ({err.strerror})") from err
