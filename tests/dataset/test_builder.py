@@ -132,3 +132,7 @@ def test_cli_export_and_coldstart(tmp_path, capsys):
     assert summary["written"] >= 1 and (tmp_path / "c" / "dataset_info.json").exists()
     records = json.loads((tmp_path / "c" / "spatial_ssrl_coldstart.json").read_text())
     assert all(r["output"].rstrip().endswith("}") and "<think>" in r["output"] for r in records)
+    assert main(["coldstart", str(data), str(tmp_path / "b"), "--reasoning", "brief"]) == 0
+    capsys.readouterr()
+    brief = json.loads((tmp_path / "b" / "spatial_ssrl_coldstart.json").read_text())
+    assert len(brief) == len(records) and all(r["output"].startswith("<think>\nThe answer is ") for r in brief)

@@ -61,6 +61,20 @@ def test_responses_state_the_construction_evidence(rows):
     assert "facing" in text["position"] and "offset" in text["position"] and pos_meta["answer_text"] in text["position"]
 
 
+def test_brief_reasoning_names_the_answer_and_still_scores_one(rows):
+    for row in rows:
+        response = response_for(row, reasoning="brief")
+        assert response == f"<think>\nThe answer is {row['answer']}.\n</think>\n\\boxed{{{row['answer']}}}"
+        assert _rescored(row, response) == {"overall": 1.0, "format": 1.0, "accuracy": 1.0}, row["id"]
+        assert len(response) < len(response_for(row))  # the evidence is gone
+    flip = next(r for r in rows if r["task"] == "flip")
+    wrong = dict(flip, answer="3-1" if flip["answer"] != "3-1" else "0-0")
+    with pytest.raises(ValueError, match="meta gives"):  # the template still guards the row in the brief style
+        response_for(wrong, reasoning="brief")
+    with pytest.raises(ValueError, match="reasoning must be one of"):
+        response_for(flip, reasoning="long")
+
+
 def test_template_rejects_meta_that_contradicts_the_answer(rows):
     row = next(r for r in rows if r["task"] == "flip")
     wrong = dict(row, answer="3-1" if row["answer"] != "3-1" else "0-0")

@@ -50,7 +50,15 @@ def test_every_stage_finished_and_recorded(demo):
 def test_stage_outputs(demo):
     assert json.loads((demo / "model" / "config.json").read_text())["model_type"] == "qwen2_5_vl"
     stats = json.loads((demo / "dataset" / "stats.json").read_text())
-    assert set(stats["per_task"]) == {"shuffle", "flip", "crop", "depth_order", "position", "clip_order", "ego_motion"}
+    asked = DemoConfig.quick(str(demo)).task_samples
+    assert set(stats["per_task"]) == set(asked) == {
+        "shuffle", "flip", "crop", "depth_order", "position", "clip_order", "ego_motion"
+    }  # fmt: skip
+    assert all(0 < stats["per_task"][t] <= n for t, n in asked.items())  # the counts asked for (less any shortfall)
+    coldstart = pq.read_table(demo / "sft" / "data" / "sft" / "spatial_ssrl_coldstart.parquet").to_pylist()
+    assert coldstart and all(  # the demo's cold start answers with one sentence (coldstart_reasoning="brief")
+        r["messages"][-1]["content"][0]["text"].startswith("<think>\nThe answer is ") for r in coldstart
+    )
     for split in ("train", "validation", "test"):
         assert stats["per_split"][split] > 0 and list((demo / "dataset" / "data").glob(f"{split}-*.parquet"))
     assert (demo / "dataset" / "preview.html").stat().st_size > 0

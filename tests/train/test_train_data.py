@@ -34,6 +34,34 @@ def test_dataset_folder_is_exported_once_and_reused(dataset, tmp_path):
     assert sft_files.eval is not None  # the validation split, with construction-based responses
 
 
+def test_brief_coldstart_reasoning_reaches_train_and_validation_files(dataset, tmp_path):
+    import pyarrow.parquet as pq
+
+    full = prepare_files(DataArguments(train_file=str(dataset), coldstart_fraction=1.0), str(tmp_path), "sft")
+    texts = {}
+    for style in ("full", "brief"):
+        args = DataArguments(train_file=str(dataset), coldstart_fraction=1.0, coldstart_reasoning=style)
+        files = prepare_files(args, str(tmp_path / style), "sft")
+        texts[style] = [
+            m[-1]["content"][0]["text"]
+            for f in (files.train, files.eval)
+            for m in pq.read_table(f)["messages"].to_pylist()
+        ]
+    assert texts["full"] and len(texts["full"]) == len(texts["brief"])
+    assert all(t.startswith("<think>\nThe answer is ") and t.count("\n") == 3 for t in texts["brief"])
+    assert not any(t.startswith("<think>\nThe answer is ") for t in texts["full"])
+    # the export is keyed by the style: switching it in the same output folder re-exports
+    brief_here = prepare_files(
+        DataArguments(train_file=str(dataset), coldstart_fraction=1.0, coldstart_reasoning="brief"),
+        str(tmp_path),
+        "sft",
+    )
+    assert brief_here.train == full.train
+    assert pq.read_table(brief_here.train)["messages"].to_pylist()[0][-1]["content"][0]["text"] in texts["brief"]
+    with pytest.raises(ValueError, match="coldstart_reasoning must be one of"):
+        DataArguments(coldstart_reasoning="short")
+
+
 def test_tasks_filter_and_sample_cap(dataset, tmp_path):
     files = prepare_files(DataArguments(train_file=str(dataset)), str(tmp_path), "grpo")
     args = DataArguments(train_file=str(files.train), tasks=["crop", "flip"], max_train_samples=3)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from spatial_ssrl.cli._args import CommandError, add_import_argument
+from spatial_ssrl.dataset.coldstart import REASONING_STYLES
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -20,6 +21,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--fraction", type=float, default=None, help="share of the train split in the set (default: the paper's)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the row selection")
+    parser.add_argument(
+        "--reasoning",
+        choices=REASONING_STYLES,
+        default="full",
+        help="full: the construction evidence in <think>; brief: one sentence naming the answer (small models "
+        "trained from scratch)",
+    )
     add_import_argument(parser)
     return parser
 
@@ -30,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         fraction = {} if args.fraction is None else {"fraction": args.fraction}
-        summary = write_coldstart(args.dataset_dir, args.out_dir, seed=args.seed, **fraction)
+        summary = write_coldstart(args.dataset_dir, args.out_dir, seed=args.seed, reasoning=args.reasoning, **fraction)
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
     print(json.dumps(summary, indent=2))

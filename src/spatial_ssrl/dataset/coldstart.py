@@ -5,6 +5,9 @@ each crop candidate is, region depths, the viewer's facing and the offset). The 
 template (`register_task(..., coldstart=...)`, next to the task in its file) turns that into a `<think>`
 block stating the evidence; `response_for(row)` adds `\\boxed{answer}`. Every response scores reward 1.0
 (format and accuracy) by construction, and the writer (`spatial_ssrl.export.coldstart`) checks it.
+`response_for(row, reasoning="brief")` replaces the evidence with one sentence naming the answer: a small
+model trained from scratch on a CPU then spends its steps on the answer instead of on ~200 tokens of evidence
+text (docs/evidence.md measures both).
 
 - `select_coldstart(dataset_dir, fraction=0.044, seed=0)`: ids of about `fraction` of the TRAIN split
   (splits are made by source, so none of these sources is in validation or test; any train row whose
@@ -29,6 +32,7 @@ from spatial_ssrl.engine.registry import get_task, list_tasks
 
 DEFAULT_FRACTION = 0.044  # the paper's cold-start set relative to the RL set
 NAME = "spatial_ssrl_coldstart"
+REASONING_STYLES = ("full", "brief")  # the task's evidence template, or one sentence naming the answer
 
 Responder = Callable[[dict], str]
 """`(row) -> response`: replaces the templates, e.g. responses from a model."""
@@ -43,13 +47,19 @@ def has_template(task: str) -> bool:
     return task in list_tasks() and get_task(task).coldstart is not None
 
 
-def response_for(row: dict) -> str:
+def response_for(row: dict, reasoning: str = "full") -> str:
     """`<think>` stating the construction evidence, then `\\boxed{answer}`.
 
+    `reasoning="brief"` puts one sentence naming the answer in the `<think>` block instead of the evidence (the
+    task still needs a template, so both styles cover the same rows).
+
     Raises:
-        ValueError: the row's meta disagrees with its answer (never train on such a row).
+        ValueError: the row's meta disagrees with its answer (never train on such a row), or an unknown
+            `reasoning` style.
         NoTemplate: the task is unknown in this process or has no cold-start template.
     """
+    if reasoning not in REASONING_STYLES:
+        raise ValueError(f"reasoning must be one of {', '.join(REASONING_STYLES)}, got {reasoning!r}")
     task = row["task"]
     if not has_template(task):
         raise NoTemplate(
@@ -57,7 +67,9 @@ def response_for(row: dict) -> str:
             "(--import), or pass a responder"
         )
     meta = json.loads(row["meta"]) if isinstance(row["meta"], str) else row["meta"]
-    think = get_task(task).coldstart(row, meta)
+    think = get_task(task).coldstart(row, meta)  # run in both styles: it refuses rows whose meta and answer disagree
+    if reasoning == "brief":
+        think = f"The answer is {row['answer']}."
     return f"<think>\n{think}\n</think>\n\\boxed{{{row['answer']}}}"
 
 

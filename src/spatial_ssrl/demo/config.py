@@ -17,35 +17,56 @@ class DemoError(RuntimeError):
     """The demo cannot run or continue in this folder (the message says what to do)."""
 
 
+# Samples per task of the demo dataset. Flip gets nearly all of them: a model trained from scratch on a CPU
+# needs about 10,000 distinct examples of one task before it reads the picture (docs/evidence.md), and ten
+# minutes buy one such task; the others are there to show every task end to end.
+DEMO_TASK_SAMPLES = {
+    "flip": 12000,
+    "shuffle": 60,
+    "crop": 60,
+    "depth_order": 60,
+    "position": 60,
+    "clip_order": 24,
+    "ego_motion": 24,
+}
+
+
 @dataclass
 class DemoConfig:
-    """Sizes of the demo run. The defaults take about 5 minutes on a 2-core CPU; `DemoConfig.quick` is seconds."""
+    """Sizes of the demo run. The defaults take about 7 minutes on a 2-core CPU; `DemoConfig.quick` is seconds."""
 
     out_dir: str = "outputs/demo"
     seed: int = field(default=0, metadata={"help": "seed of the data, the model and training"})
     # data: the bundled photos (RGB tasks) + synthetic RGB-D scenes (the five image tasks) + camera paths through
-    # synthetic scenes (the video tasks)
-    scenes: int = field(default=40, metadata={"help": "synthetic RGB-D scenes"})
-    scene_size: tuple[int, int] = (192, 144)
+    # synthetic scenes (the video tasks); `task_samples` is spread evenly over the sources that serve each task
+    scenes: int = field(default=3000, metadata={"help": "synthetic RGB-D scenes"})
+    scene_size: tuple[int, int] = (128, 96)  # 12 visual tokens per image: a CPU step stays cheap
     camera_paths: int = field(default=12, metadata={"help": "synthetic camera paths (the two video tasks)"})
     path_frames: int = 48  # frames per camera path
-    per_task: int = 2  # samples per source and task
-    splits: dict[str, float] = field(default_factory=lambda: {"train": 0.7, "validation": 0.1, "test": 0.2})
+    task_samples: dict[str, int] = field(default_factory=lambda: dict(DEMO_TASK_SAMPLES))
+    splits: dict[str, float] = field(default_factory=lambda: {"train": 0.85, "validation": 0.05, "test": 0.1})
+    workers: int = 2  # dataset worker processes (the output is the same for any number)
     # model: a random Qwen2.5-VL small enough to train on a CPU
     arch: str = "qwen2_5_vl"
-    hidden: int = 256
+    hidden: int = 128  # learns flip per example as fast as 192 or 256 on the probe, at 1.8x their speed
     layers: int = 2
-    # Training starts from the shipped configs sft/tiny-cpu and grpo/tiny-cpu (learning rates, batch sizes, KL,
-    # validation sampling); the fields below are what the demo sizes differently.
-    # cold start: every train row (the paper: 4.4%; a random model needs them all to learn the format)
-    sft_epochs: float = field(default=5.0, metadata={"help": "cold-start epochs"})
+    vision_hidden: int = 64
+    max_pixels: int = 28 * 28 * 16  # at most 16 visual tokens per image
+    # Training starts from the shipped configs sft/tiny-cpu and grpo/tiny-cpu (batch sizes, KL, validation
+    # sampling); the fields below are what the demo sizes differently.
+    # cold start: every train row once, answers with one sentence of reasoning, a constant rate (the rate and batch
+    # chosen on the validation split with studies/vision_probe.py: docs/evidence.md)
+    sft_epochs: float = field(default=2.0, metadata={"help": "cold-start epochs"})
+    sft_learning_rate: float = 5e-4
+    sft_batch_size: int = 32
+    coldstart_reasoning: str = "brief"  # "full": each task's evidence template (~200 tokens per answer)
     # GRPO
-    grpo_steps: int = field(default=60, metadata={"help": "GRPO steps"})
+    grpo_steps: int = field(default=30, metadata={"help": "GRPO steps"})
     num_generations: int = 4
-    max_completion_length: int = 384
+    max_completion_length: int = 48  # a brief answer is about 20 tokens
     # evaluation on the held-out test split (greedy)
-    eval_max_new_tokens: int = 400
-    eval_batch_size: int = 16
+    eval_max_new_tokens: int = 48
+    eval_batch_size: int = 32
     eval_limit: int | None = field(default=None, metadata={"help": "evaluate on the first N test items only"})
     gallery_per_task: int = 2
 
@@ -53,10 +74,10 @@ class DemoConfig:
     def quick(cls, out_dir: str, **overrides: Any) -> DemoConfig:
         """A run of well under a minute (tests, smoke checks): same stages, tiny sizes."""
         sizes: dict[str, Any] = dict(
-            scenes=12, scene_size=(128, 96), camera_paths=5, path_frames=32, per_task=1, hidden=64, sft_epochs=1.0,
-            grpo_steps=2,
-            max_completion_length=48, eval_max_new_tokens=48, eval_batch_size=8, gallery_per_task=1,
-            splits={"train": 0.6, "validation": 0.2, "test": 0.2},  # every split gets sources out of 16
+            scenes=12, camera_paths=5, path_frames=32, hidden=64, vision_hidden=32, sft_epochs=1.0, grpo_steps=2,
+            task_samples={task: 12 for task in DEMO_TASK_SAMPLES}, sft_batch_size=8,
+            eval_batch_size=8, gallery_per_task=1,
+            splits={"train": 0.6, "validation": 0.2, "test": 0.2},  # every split gets sources out of 21
         )  # fmt: skip
         return cls(out_dir=out_dir, **{**sizes, **overrides})
 

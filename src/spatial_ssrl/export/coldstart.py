@@ -16,6 +16,7 @@ from spatial_ssrl.contract import resolve_format_prompt
 from spatial_ssrl.dataset.coldstart import (
     DEFAULT_FRACTION,
     NAME,
+    REASONING_STYLES,
     Responder,
     has_template,
     response_for,
@@ -36,6 +37,7 @@ def write_coldstart(
     seed: int = 0,
     format_prompt: str | None = None,
     validate: bool = True,
+    reasoning: str = "full",
 ) -> dict:
     """Write the cold-start set of `dataset_dir` into `out_dir`.
 
@@ -47,6 +49,8 @@ def write_coldstart(
         seed: seed of the row selection.
         format_prompt: instruction appended to each question (None: the default; "": none).
         validate: drop responses whose reward is below 1.0.
+        reasoning: template responses' `<think>` style: "full" (the construction evidence) or "brief" (one
+            sentence naming the answer); ignored with a responder.
 
     Returns:
         A summary: files written, rows selected and written, counts per task, rows dropped by reason
@@ -54,8 +58,10 @@ def write_coldstart(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if reasoning not in REASONING_STYLES:  # before any file is written
+        raise ValueError(f"reasoning must be one of {', '.join(REASONING_STYLES)}, got {reasoning!r}")
     chosen = set(select_coldstart(dataset_dir, fraction, seed))
-    respond = responder or response_for
+    respond = responder or (lambda row: response_for(row, reasoning))
     per_task: Counter = Counter()
     dropped: Counter = Counter()
     no_template: Counter = Counter()

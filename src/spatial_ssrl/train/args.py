@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spatial_ssrl.dataset.coldstart import DEFAULT_FRACTION
+from spatial_ssrl.dataset.coldstart import DEFAULT_FRACTION, REASONING_STYLES
 
 
 @dataclass
@@ -77,6 +77,15 @@ class DataArguments:
         default=DEFAULT_FRACTION,
         metadata={"help": "SFT from a dataset folder: share of its train split in the cold-start set (paper 0.044)."},
     )
+    coldstart_reasoning: str = field(
+        default="full",
+        metadata={
+            "help": "SFT from a dataset folder: what the <think> block of each response holds. 'full': the "
+            "construction evidence (the paper's cold start); 'brief': one sentence naming the answer, so a small "
+            "model trained from scratch spends its steps on the answer (docs/evidence.md).",
+            "choices": list(REASONING_STYLES),
+        },
+    )
     partial_credit: bool = field(
         default=False,
         metadata={"help": "GRPO: ordering answers earn the fraction of positions they get right."},
@@ -108,3 +117,10 @@ class DataArguments:
             "(an interrupted run continues where it stopped)."
         },
     )
+
+    def __post_init__(self) -> None:
+        # argparse checks `choices` for flags only; a YAML config's value arrives here unchecked
+        if self.coldstart_reasoning not in REASONING_STYLES:
+            raise ValueError(
+                f"coldstart_reasoning must be one of {', '.join(REASONING_STYLES)}, got {self.coldstart_reasoning!r}"
+            )

@@ -86,7 +86,7 @@ def export_grpo(dataset_dir: Path, out: Path, format_prompt: str | None) -> tupl
     return train, (val if val.exists() else None)
 
 
-def _write_validation_coldstart(dataset_dir: Path, path: Path, format_prompt: str | None) -> int:
+def _write_validation_coldstart(dataset_dir: Path, path: Path, format_prompt: str | None, reasoning: str) -> int:
     """Validation rows with their construction-based responses, in the cold-start SFT layout."""
     from spatial_ssrl.dataset.coldstart import NoTemplate, response_for
     from spatial_ssrl.dataset.schema import read_rows
@@ -96,7 +96,7 @@ def _write_validation_coldstart(dataset_dir: Path, path: Path, format_prompt: st
     with SftWriter(path, format_prompt) as sink:
         for row in read_rows(dataset_dir, "validation"):
             try:
-                sink.add_response(row, response_for(row))
+                sink.add_response(row, response_for(row, reasoning))
             except (NoTemplate, ValueError):  # a task without a template, or meta disagreeing with the answer
                 continue
             n += 1
@@ -105,18 +105,20 @@ def _write_validation_coldstart(dataset_dir: Path, path: Path, format_prompt: st
 
 
 def export_sft(
-    dataset_dir: Path, out: Path, format_prompt: str | None, fraction: float, seed: int = 0
+    dataset_dir: Path, out: Path, format_prompt: str | None, fraction: float, seed: int = 0, reasoning: str = "full"
 ) -> tuple[Path, Path | None]:
     """The cold-start set of a dataset folder and its validation split with template responses (reused)."""
     from spatial_ssrl.dataset.coldstart import NAME
     from spatial_ssrl.export.coldstart import write_coldstart
 
-    fingerprint = _fingerprint(dataset_dir, kind="sft", format_prompt=format_prompt, fraction=fraction, seed=seed)
+    fingerprint = _fingerprint(
+        dataset_dir, kind="sft", format_prompt=format_prompt, fraction=fraction, seed=seed, reasoning=reasoning
+    )
     train, val = out / f"{NAME}.parquet", out / "validation.parquet"
     if not _reuse(out, fingerprint, [train]):
-        write_coldstart(dataset_dir, out, fraction, seed=seed, format_prompt=format_prompt)
+        write_coldstart(dataset_dir, out, fraction, seed=seed, format_prompt=format_prompt, reasoning=reasoning)
         if shard_paths(dataset_dir, "validation"):
-            _write_validation_coldstart(dataset_dir, val, format_prompt)
+            _write_validation_coldstart(dataset_dir, val, format_prompt, reasoning)
         (out / "source.json").write_text(json.dumps(fingerprint, indent=1))
     return train, (val if val.exists() else None)
 
@@ -129,7 +131,9 @@ def prepare_files(data_args, output_dir: str, kind: str, seed: int = 0) -> DataF
         out = _data_dir(data_args, output_dir) / sub
         if kind == "grpo":
             return export_grpo(folder, out, data_args.format_prompt)
-        return export_sft(folder, out, data_args.format_prompt, data_args.coldstart_fraction, seed)
+        return export_sft(
+            folder, out, data_args.format_prompt, data_args.coldstart_fraction, seed, data_args.coldstart_reasoning
+        )
 
     train = _require(data_args.train_file, "train_file")
     if train.is_dir():
