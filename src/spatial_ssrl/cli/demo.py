@@ -19,7 +19,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "demo",
         help="the whole pipeline on bundled data with a tiny offline model: generate, cold-start SFT, GRPO, "
-        "evaluate, report (about 5 minutes on 2 CPU cores)",
+        "evaluate, report (about 7 minutes on 2 CPU cores)",
     )
     default_out = DemoConfig.__dataclass_fields__["out_dir"].default
     parser.add_argument("out", nargs="?", default=default_out, help=f"output folder (default {default_out})")

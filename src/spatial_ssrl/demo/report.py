@@ -290,7 +290,8 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 
 def results_chart(report: dict[str, Any], path: Path) -> Path:
-    """Accuracy and format per task (and all tasks), one bar per model."""
+    """Accuracy and format per task (and all tasks), one bar per model; accuracy bars carry their 95% interval
+    (a task with a handful of test items would otherwise look as certain as one with a thousand)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: works without a display
@@ -305,7 +306,14 @@ def results_chart(report: dict[str, Any], path: Path) -> Path:
     for ax, metric in zip(axes, ("accuracy", "format")):
         for k, model in enumerate(models):
             heights = [np.nan if r[metric][model["key"]] is None else r[metric][model["key"]] for r in rows]
-            ax.bar(x + (k - (len(models) - 1) / 2) * width, heights, width, label=model["name"])
+            errors = None
+            if metric == "accuracy":
+                intervals = [(r.get("ci95") or {}).get(model["key"]) for r in rows]
+                errors = np.array(
+                    [[h - ci[0], ci[1] - h] if ci and h == h else [np.nan, np.nan] for h, ci in zip(heights, intervals)]
+                ).T
+            ax.bar(x + (k - (len(models) - 1) / 2) * width, heights, width, label=model["name"], yerr=errors,
+                   error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "0.3"})  # fmt: skip
         if metric == "accuracy":  # chance level of each task: a short black line across its group of bars
             chance = [np.nan if r.get("chance") is None else r["chance"] for r in rows]
             ax.hlines(chance, x - 0.45, x + 0.45, colors="black", linewidths=1.5, label="chance")
