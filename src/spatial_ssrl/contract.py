@@ -17,6 +17,10 @@ ANSWER_TYPES = ("permutation", "label_direction", "choice")
 """How an answer is normalised: `0-2-3-1` orderings, `3-0` label-direction pairs, `A`..`H` letters."""
 
 SPLITS = ("train", "validation", "test")
+
+# What a cold-start response's <think> block holds: the task's construction evidence, or one sentence naming the
+# answer (dataset.coldstart.response_for). Here, not there, so the CLI can offer the choices without loading tasks.
+COLDSTART_REASONING = ("full", "brief")
 """The dataset splits, in order; a source belongs to exactly one."""
 
 IMAGE = "<image>"

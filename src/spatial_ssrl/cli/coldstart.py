@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from spatial_ssrl.cli._args import CommandError, add_import_argument
-from spatial_ssrl.dataset.coldstart import REASONING_STYLES
+from spatial_ssrl.contract import COLDSTART_REASONING
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -23,7 +23,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the row selection")
     parser.add_argument(
         "--reasoning",
-        choices=REASONING_STYLES,
+        choices=COLDSTART_REASONING,
         default="full",
         help="full: the construction evidence in <think>; brief: one sentence naming the answer (small models "
         "trained from scratch)",

@@ -27,12 +27,13 @@ from collections import Counter
 from collections.abc import Callable
 
 import spatial_ssrl.tasks  # noqa: F401  (registers the built-in tasks and their templates)
+from spatial_ssrl.contract import COLDSTART_REASONING
 from spatial_ssrl.dataset.schema import read_rows, shard_paths
 from spatial_ssrl.engine.registry import get_task, list_tasks
 
 DEFAULT_FRACTION = 0.044  # the paper's cold-start set relative to the RL set
 NAME = "spatial_ssrl_coldstart"
-REASONING_STYLES = ("full", "brief")  # the task's evidence template, or one sentence naming the answer
+REASONING_STYLES = COLDSTART_REASONING  # the task's evidence template, or one sentence naming the answer
 
 Responder = Callable[[dict], str]
 """`(row) -> response`: replaces the templates, e.g. responses from a model."""
@@ -47,6 +48,12 @@ def has_template(task: str) -> bool:
     return task in list_tasks() and get_task(task).coldstart is not None
 
 
+def check_reasoning(style: str) -> None:
+    """Refuse an unknown cold-start reasoning style (ValueError naming the known ones)."""
+    if style not in REASONING_STYLES:
+        raise ValueError(f"reasoning must be one of {', '.join(REASONING_STYLES)}, got {style!r}")
+
+
 def response_for(row: dict, reasoning: str = "full") -> str:
     """`<think>` stating the construction evidence, then `\\boxed{answer}`.
 
@@ -58,8 +65,7 @@ def response_for(row: dict, reasoning: str = "full") -> str:
             `reasoning` style.
         NoTemplate: the task is unknown in this process or has no cold-start template.
     """
-    if reasoning not in REASONING_STYLES:
-        raise ValueError(f"reasoning must be one of {', '.join(REASONING_STYLES)}, got {reasoning!r}")
+    check_reasoning(reasoning)
     task = row["task"]
     if not has_template(task):
         raise NoTemplate(

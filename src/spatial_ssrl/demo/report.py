@@ -309,9 +309,11 @@ def results_chart(report: dict[str, Any], path: Path) -> Path:
             errors = None
             if metric == "accuracy":
                 intervals = [(r.get("ci95") or {}).get(model["key"]) for r in rows]
-                errors = np.array(
-                    [[h - ci[0], ci[1] - h] if ci and h == h else [np.nan, np.nan] for h, ci in zip(heights, intervals)]
-                ).T
+                spans = [
+                    [h - ci[0], ci[1] - h] if ci and not np.isnan(h) else [np.nan, np.nan]
+                    for h, ci in zip(heights, intervals)
+                ]
+                errors = np.array(spans).T
             ax.bar(x + (k - (len(models) - 1) / 2) * width, heights, width, label=model["name"], yerr=errors,
                    error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "0.3"})  # fmt: skip
         if metric == "accuracy":  # chance level of each task: a short black line across its group of bars

@@ -16,8 +16,8 @@ from spatial_ssrl.contract import resolve_format_prompt
 from spatial_ssrl.dataset.coldstart import (
     DEFAULT_FRACTION,
     NAME,
-    REASONING_STYLES,
     Responder,
+    check_reasoning,
     has_template,
     response_for,
     select_coldstart,
@@ -56,10 +56,9 @@ def write_coldstart(
         A summary: files written, rows selected and written, counts per task, rows dropped by reason
         (`meta_mismatch`, `reward_below_1`) and rows skipped because their task has no template.
     """
+    check_reasoning(reasoning)  # before anything is written
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if reasoning not in REASONING_STYLES:  # before any file is written
-        raise ValueError(f"reasoning must be one of {', '.join(REASONING_STYLES)}, got {reasoning!r}")
     chosen = set(select_coldstart(dataset_dir, fraction, seed))
     respond = responder or (lambda row: response_for(row, reasoning))
     per_task: Counter = Counter()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spatial_ssrl.dataset.coldstart import DEFAULT_FRACTION, REASONING_STYLES
+from spatial_ssrl.dataset.coldstart import DEFAULT_FRACTION, REASONING_STYLES, check_reasoning
 
 
 @dataclass
@@ -120,7 +120,7 @@ class DataArguments:
 
     def __post_init__(self) -> None:
         # argparse checks `choices` for flags only; a YAML config's value arrives here unchecked
-        if self.coldstart_reasoning not in REASONING_STYLES:
-            raise ValueError(
-                f"coldstart_reasoning must be one of {', '.join(REASONING_STYLES)}, got {self.coldstart_reasoning!r}"
-            )
+        try:
+            check_reasoning(self.coldstart_reasoning)
+        except ValueError as exc:
+            raise ValueError(f"coldstart_{exc}") from None
