@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 LETTERS = "ABCDEFGH"  # option letters, in order
@@ -29,8 +31,6 @@ def non_identity_permutation(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def non_identity_chance(row: dict) -> float:
     """1 / (n! - 1): the chance level of an order of n dash-joined labels that is never the identity."""
-    import math
-
     return 1.0 / (math.factorial(len(row["answer"].split("-"))) - 1)
 
 
